@@ -1,0 +1,1 @@
+"""People: login, logout, "my account", and the User model."""

@@ -1,0 +1,1 @@
+"""Platform administration: every organisation, its plan, creating new ones."""

@@ -1,0 +1,116 @@
+"""Settings, read from the environment when the app is created (never at import time)."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; start-up stops with this message."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URL forms people paste (postgres://, postgresql://) and pick our driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _env_flag(env, name: str) -> bool:
+    return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _read_or_generate(instance: Path, filename: str, make, production: bool, setting: str) -> str:
+    """Development convenience: generate a missing secret once into instance/, loudly.
+
+    In production a generated secret would silently change on every fresh container and
+    lock everyone out of their encrypted data, so there it is an error instead.
+    """
+    if production:
+        raise ConfigError(
+            f"{setting} is not set. POSTROOM_ENV=production requires it; "
+            f"see README.md (Settings) for how to generate one."
+        )
+    path = instance / filename
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = make()
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    log.warning("%s was not set: generated one into %s (development only)", setting, path)
+    return value
+
+
+class Config:
+    """Every setting the portal reads, with its default. Documented in README.md."""
+
+    def __init__(self, env=None, instance_path: Path | None = None):
+        env = os.environ if env is None else env
+        instance = Path(env.get("POSTROOM_INSTANCE_PATH") or instance_path or DEFAULT_INSTANCE)
+        self.INSTANCE_PATH = str(instance)
+        self.POSTROOM_ENV = env.get("POSTROOM_ENV", "development")
+        production = self.POSTROOM_ENV == "production"
+
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            env.get("DATABASE_URL") or f"sqlite:///{instance / 'postroom.db'}"
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.REDIS_URL = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        self.SECRET_KEY = env.get("SECRET_KEY") or _read_or_generate(
+            instance, "secret_key", lambda: os.urandom(32).hex(), production, "SECRET_KEY"
+        )
+        keys = env.get("POSTROOM_ENCRYPTION_KEYS") or _read_or_generate(
+            instance, "encryption_keys", lambda: Fernet.generate_key().decode(), production,
+            "POSTROOM_ENCRYPTION_KEYS",
+        )
+        self.POSTROOM_ENCRYPTION_KEYS = [k.strip() for k in keys.split(",") if k.strip()]
+        self.POSTROOM_BASE_URL = env.get("POSTROOM_BASE_URL", "http://127.0.0.1:5000")
+        self.PORT = int(env.get("PORT", "5000"))
+
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = self.POSTROOM_BASE_URL.startswith("https://")
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+        self.LOGIN_MAX_FAILURES = int(env.get("POSTROOM_LOGIN_MAX_FAILURES", "10"))
+        self.LOGIN_WINDOW_SECONDS = int(env.get("POSTROOM_LOGIN_WINDOW_SECONDS", "900"))
+        self.INVITE_TTL_HOURS = int(env.get("POSTROOM_INVITE_TTL_HOURS", "168"))
+        self.RQ_JOB_TIMEOUT = int(env.get("POSTROOM_JOB_TIMEOUT", "300"))
+        self.TRUSTED_PROXY_COUNT = int(env.get("POSTROOM_TRUSTED_PROXIES", "0"))
+        self.TESTING = False
+        self.demand_secure_settings(production)
+
+    def demand_secure_settings(self, production: bool) -> None:
+        for key in self.POSTROOM_ENCRYPTION_KEYS:
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ConfigError(
+                    "POSTROOM_ENCRYPTION_KEYS holds a value that is not a Fernet key "
+                    "(32 url-safe base64-encoded bytes)"
+                ) from None
+        if production and not self.SESSION_COOKIE_SECURE:
+            log.warning("POSTROOM_BASE_URL is not https: session cookies are not marked Secure")
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+class TestConfig(Config):
+    """Settings for the test suite: the caller passes the database and Redis it made."""
+
+    def __init__(self, env=None, instance_path: Path | None = None):
+        super().__init__(env, instance_path)
+        self.TESTING = True

@@ -1,0 +1,1 @@
+"""Organisations: settings, branding, members, invitations, and the current-org switcher."""

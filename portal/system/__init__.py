@@ -1,0 +1,1 @@
+"""Operational surface: health and readiness probes, and the worker round-trip check."""

@@ -1,0 +1,1 @@
+"""Cross-cutting web pieces: access decisions, tenancy, htmx rendering, error pages."""
