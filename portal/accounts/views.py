@@ -82,12 +82,13 @@ def save_password():
     form = PasswordForm()
     if form.validate():
         try:
-            change_password(current_user, form.current_password.data, form.new_password.data)
+            user = current_user._get_current_object()
+            change_password(user, form.current_password.data, form.new_password.data)
         except AccountError as exc:
             apply_service_error(form, exc)
         else:
             db.session.commit()
-            login_user(current_user)  # re-issue this session with the new session version
+            login_user(user)  # re-issue this session with the new session version
             flash("Your password is changed. Other sessions were signed out.", "success")
             return see_other(url_for("accounts.account"))
     return _account_page(password_form=form, block="password_form", status=422)

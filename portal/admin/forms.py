@@ -1,10 +1,11 @@
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
 from portal.orgs.models import PLANS
 
-PLAN_CHOICES = [(p, p.capitalize()) for p in PLANS]
+PLAN_CHOICES = [SelectChoice(p, p.capitalize()) for p in PLANS]
 
 
 class CreateOrgForm(FlaskForm):

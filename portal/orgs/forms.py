@@ -1,10 +1,11 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, URL
 
 from portal.orgs.models import ROLES
 
-ROLE_CHOICES = [(r, r.capitalize()) for r in ROLES]
+ROLE_CHOICES = [SelectChoice(r, r.capitalize()) for r in ROLES]
 
 
 class OrgSettingsForm(FlaskForm):
@@ -22,8 +23,8 @@ class AddMemberForm(FlaskForm):
                                             Length(max=254)])
     role = SelectField("Role", choices=ROLE_CHOICES, default="member")
     method = RadioField("How they sign in", default="invite", choices=[
-        ("invite", "Send a one-time invitation link"),
-        ("password", "Set an initial password now")])
+        SelectChoice("invite", "Send a one-time invitation link"),
+        SelectChoice("password", "Set an initial password now")])
     display_name = StringField("Display name", validators=[Optional(), Length(max=120)])
     password = PasswordField("Initial password", validators=[Optional(), Length(
         min=10, max=200, message="Use 10 to 200 characters")])
@@ -38,7 +39,3 @@ class AcceptInvitationForm(FlaskForm):
     password = PasswordField("Choose a password", validators=[
         DataRequired("Choose a password"), Length(min=10, max=200,
                                                   message="Use 10 to 200 characters")])
-
-
-class SwitchOrgForm(FlaskForm):
-    org_id = SelectField("Organisation", coerce=int)

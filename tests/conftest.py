@@ -1,0 +1,164 @@
+"""Shared fixtures: a real Redis, a real database (SQLite file or a fresh PostgreSQL database),
+the app built on them with migrations applied, and clients that behave like a browser."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from cryptography.fernet import Fernet
+from flask_migrate import upgrade
+from redis import Redis
+from sqlalchemy import delete
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.config import TestConfig
+from portal.extensions import db
+from tests.client import BrowserClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A private redis-server for the session (or TEST_REDIS_URL when given)."""
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.exit("redis-server is not installed: run the suite with `make test`", 2)
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except Exception:
+            time.sleep(0.05)
+    client.close()
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """SQLite in a temp file, or a brand-new database on TEST_DATABASE_URL's PostgreSQL server."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        path = tmp_path_factory.mktemp("db") / "postroom-test.db"
+        yield f"sqlite:///{path}"
+        return
+    yield from _fresh_postgres_database(server)
+
+
+def _fresh_postgres_database(server: str):
+    base = make_url(server.replace("postgres://", "postgresql://", 1)).set(drivername="postgresql")
+    name = f"postroom_test_{uuid.uuid4().hex[:10]}"
+    admin_dsn = base.render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def new_database_url(tmp_path_factory):
+    """A factory of further empty databases of the same kind (for migration tests)."""
+    made = []
+
+    def make():
+        server = os.environ.get("TEST_DATABASE_URL")
+        if not server:
+            path = Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp())) / "empty.db"
+            return f"sqlite:///{path}"
+        gen = _fresh_postgres_database(server)
+        made.append(gen)
+        return next(gen)
+
+    yield make
+    for gen in made:
+        next(gen, None)
+
+
+def app_env(database_url: str, redis_url: str, instance: Path, **extra) -> dict:
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret-key",
+        "POSTROOM_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "POSTROOM_BASE_URL": "http://localhost",
+        "POSTROOM_INSTANCE_PATH": str(instance),
+        "POSTROOM_LOGIN_MAX_FAILURES": "5",
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def app(database_url, redis_url, tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    app = create_app(TestConfig(app_env(database_url, redis_url, instance)))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request, app):
+    """Each test starts with empty tables and an empty Redis, inside an app context."""
+    with app.app_context():
+        yield
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(delete(table))
+        Redis.from_url(app.config["REDIS_URL"]).flushdb()
+
+
+@pytest.fixture
+def client(app) -> BrowserClient:
+    app.test_client_class = BrowserClient
+    return app.test_client()
+
+
+@pytest.fixture
+def other_client(app) -> BrowserClient:
+    """A second browser, for tests with two people or two sessions."""
+    app.test_client_class = BrowserClient
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def factory():
+    from tests import factories
+
+    return factories
