@@ -111,6 +111,8 @@ class Config:
 class TestConfig(Config):
     """Settings for the test suite: the caller passes the database and Redis it made."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     def __init__(self, env=None, instance_path: Path | None = None):
         super().__init__(env, instance_path)
         self.TESTING = True
