@@ -127,6 +127,23 @@ def app(database_url, redis_url, tmp_path_factory):
     return app
 
 
+@pytest.fixture
+def make_app(redis_url, tmp_path):
+    """Build another app (on another database or Redis); its connections close afterwards."""
+    made = []
+
+    def make(database_url: str, redis: str | None = None):
+        extra = create_app(TestConfig(app_env(database_url, redis or redis_url, tmp_path)))
+        made.append(extra)
+        return extra
+
+    yield make
+    for extra in made:
+        with extra.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(request, app):
     """Each test starts with empty tables and an empty Redis, inside an app context."""

@@ -2,18 +2,14 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import inspect
 
-from portal import create_app
-from portal.config import TestConfig
 from portal.extensions import db
 from portal.system.services import migration_heads
-from tests.conftest import app_env
 
 
-def test_empty_database_upgrades_to_head_and_has_no_drift(new_database_url, redis_url, tmp_path):
-    url = new_database_url()
-    app = create_app(TestConfig(app_env(url, redis_url, tmp_path)))
+def test_empty_database_upgrades_to_head_and_has_no_drift(new_database_url, make_app):
+    app = make_app(new_database_url())
     with app.app_context():
         upgrade()
         engine = db.engine
@@ -25,8 +21,6 @@ def test_empty_database_upgrades_to_head_and_has_no_drift(new_database_url, redi
             assert set(context.get_current_heads()) == set(migration_heads())
             diff = compare_metadata(context, db.metadata)
         assert diff == [], f"models and migrations differ; run `flask db migrate`: {diff}"
-        db.session.remove()
-        engine.dispose()
 
 
 def test_at_most_one_migration_head():
