@@ -5,6 +5,8 @@
 SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -euo pipefail -c
+# Recipes are multi-line scripts; they announce their steps with "==>" lines instead.
+.SILENT:
 .DEFAULT_GOAL := help
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)

@@ -124,7 +124,10 @@ def app(database_url, redis_url, tmp_path_factory):
     app = create_app(TestConfig(app_env(database_url, redis_url, instance)))
     with app.app_context():
         upgrade()
-    return app
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()  # close pooled connections before the database is dropped
 
 
 @pytest.fixture
