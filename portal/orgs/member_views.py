@@ -124,6 +124,7 @@ def accept(token: str):
             apply_service_error(form, exc)
         else:
             db.session.commit()
+            session.clear()  # a fresh session for the new account (no fixation)
             login_user(user)
             session[SESSION_ORG_KEY] = invitation.org_id
             flash(f"Welcome to {invitation.org.name}.", "success")

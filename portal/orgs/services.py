@@ -185,8 +185,11 @@ def accept_invitation(invitation: Invitation, password: str, display_name: str) 
     if not invitation.is_open:
         raise OrgError("This invitation link has expired or was already used")
     check_password_strength(password)
-    user = find_user_by_email(invitation.email) or create_user(
-        invitation.email, password, display_name)
+    if find_user_by_email(invitation.email) is not None:
+        # Never sign someone in as an existing account on the strength of a link alone.
+        raise OrgError("This email address already has an account: sign in, and ask an "
+                       "admin of the organisation to add you.")
+    user = create_user(invitation.email, password, display_name)
     invitation.accepted_at = utcnow()
     membership = Membership(org_id=invitation.org_id, user_id=user.id, role=invitation.role)
     db.session.add(membership)

@@ -109,3 +109,15 @@ def test_member_cannot_manage_members(client):
     assert client.get("/settings/members").status_code == 403
     assert client.post("/settings/members", data={"email": "x@example.com", "role": "admin",
                                                   "method": "invite"}).status_code == 403
+
+
+def test_an_invitation_cannot_sign_anyone_in_as_an_existing_account(client, other_client):
+    org = make_org()
+    _admin(client, org)
+    issued = make_invitation(org, "taken@example.com")
+    make_user("taken@example.com")  # the address got an account after the link was issued
+    response = other_client.post(f"/invitations/{issued.token}",
+                                 data={"password": "attacker-password"})
+    assert response.status_code == 422
+    assert b"already has an account" in response.data
+    assert other_client.get("/account").status_code == 302
