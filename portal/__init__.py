@@ -86,6 +86,7 @@ def _register_models() -> None:
     import portal.audit.models  # noqa: F401
     import portal.orgs.models  # noqa: F401
     import portal.queue.models  # noqa: F401
+    import portal.smtp.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -97,10 +98,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.orgs.member_views import bp as members_bp
     from portal.orgs.views import bp as orgs_bp
     from portal.queue.views import bp as queue_bp
+    from portal.smtp.views import bp as smtp_bp
     from portal.system.views import bp as system_bp
 
     for bp in (accounts_bp, admin_bp, apikeys_bp, audit_bp, members_bp, orgs_bp, queue_bp,
-               system_bp):
+               smtp_bp, system_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # bearer-key authentication; no cookies, so no CSRF
     app.register_blueprint(api_bp)

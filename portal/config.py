@@ -29,6 +29,20 @@ def _env_flag(env, name: str) -> bool:
     return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+DEFAULT_SMTP_PORTS = (25, 465, 587, 2525)
+
+
+def _port_list(extra: str) -> list[int]:
+    """The SMTP ports allowed: the standard ones, widened by POSTROOM_SMTP_PORTS."""
+    ports = set(DEFAULT_SMTP_PORTS)
+    for part in extra.replace(" ", "").split(","):
+        if part:
+            if not part.isdigit() or not 0 < int(part) < 65536:
+                raise ConfigError(f"POSTROOM_SMTP_PORTS holds {part!r}, which is not a port number")
+            ports.add(int(part))
+    return sorted(ports)
+
+
 def _read_or_generate(instance: Path, filename: str, make, production: bool, setting: str) -> str:
     """Development convenience: generate a missing secret once into instance/, loudly.
 
@@ -89,6 +103,12 @@ class Config:
         self.INVITE_TTL_HOURS = int(env.get("POSTROOM_INVITE_TTL_HOURS", "168"))
         self.RQ_JOB_TIMEOUT = int(env.get("POSTROOM_JOB_TIMEOUT", "300"))
         self.TRUSTED_PROXY_COUNT = int(env.get("POSTROOM_TRUSTED_PROXIES", "0"))
+        self.POSTROOM_SMTP_ALLOW_PRIVATE = _env_flag(env, "POSTROOM_SMTP_ALLOW_PRIVATE")
+        self.POSTROOM_SMTP_ALLOW_PLAINTEXT = _env_flag(env, "POSTROOM_SMTP_ALLOW_PLAINTEXT")
+        self.POSTROOM_SMTP_PORTS = _port_list(env.get("POSTROOM_SMTP_PORTS", ""))
+        self.SMTP_CONNECT_TIMEOUT = float(env.get("POSTROOM_SMTP_CONNECT_TIMEOUT", "10"))
+        self.SMTP_TEST_TIMEOUT = float(env.get("POSTROOM_SMTP_TEST_TIMEOUT", "30"))
+        self.SMTP_TEST_PASS_MINUTES = int(env.get("POSTROOM_SMTP_TEST_PASS_MINUTES", "15"))
         self.TESTING = False
         self.demand_secure_settings(production)
 

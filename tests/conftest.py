@@ -113,6 +113,8 @@ def app_env(database_url: str, redis_url: str, instance: Path, **extra) -> dict:
         "POSTROOM_BASE_URL": "http://localhost",
         "POSTROOM_INSTANCE_PATH": str(instance),
         "POSTROOM_LOGIN_MAX_FAILURES": "5",
+        # Test SMTP servers listen on 127.0.0.1 (tests open their random ports one by one).
+        "POSTROOM_SMTP_ALLOW_PRIVATE": "1",
     }
     env.update(extra)
     return env
@@ -170,6 +172,30 @@ def other_client(app) -> BrowserClient:
     """A second browser, for tests with two people or two sessions."""
     app.test_client_class = BrowserClient
     return app.test_client()
+
+
+@pytest.fixture
+def drain(app):
+    """Run every queued job with a real RQ worker, in this process, in its own app context."""
+    from portal.queue.worker import build_worker
+
+    def run():
+        with app.app_context():
+            build_worker(simple=True).work(burst=True)
+
+    return run
+
+
+@pytest.fixture
+def allow_smtp_port(app):
+    """Let the app connect to a test SMTP server's random port for this test."""
+    original = list(app.config["POSTROOM_SMTP_PORTS"])
+
+    def allow(port: int) -> None:
+        app.config["POSTROOM_SMTP_PORTS"] = sorted(set(app.config["POSTROOM_SMTP_PORTS"]) | {port})
+
+    yield allow
+    app.config["POSTROOM_SMTP_PORTS"] = original
 
 
 @pytest.fixture

@@ -52,3 +52,26 @@ def make_job(org, func: str = "jobs.system.check_worker"):
 
 def membership_of(user, org) -> Membership:
     return db.session.scalar(db.select(Membership).filter_by(user_id=user.id, org_id=org.id))
+
+
+def make_smtp_config(*, org=None, user=None, from_email: str | None = None, primary=None,
+                     enabled: bool = True, host: str = "smtp.example.com", port: int = 587,
+                     security: str = "starttls", username: str | None = "sender@example.com",
+                     password: str | None = "right-password", ca_pem: str | None = None):
+    """A saved configuration, as if it had passed its connection test."""
+    from portal.smtp.models import SmtpConfiguration
+    from portal.smtp.services import SmtpOwner, primary_config
+    from portal.vault import encrypt
+
+    owner = SmtpOwner(org.id if org else None, user.id if user else None)
+    if primary is None:
+        primary = enabled and primary_config(owner) is None
+    config = SmtpConfiguration(
+        org_id=owner.org_id, user_id=owner.user_id,
+        from_email=from_email or f"mail{next(_seq)}@example.com", from_name="Example Sender",
+        host=host, port=port, security=security, enabled=enabled, is_primary=primary,
+        username_encrypted=encrypt(username) if username else None,
+        password_encrypted=encrypt(password) if password else None, ca_pem=ca_pem)
+    db.session.add(config)
+    db.session.commit()
+    return config

@@ -18,10 +18,12 @@ from tests.factories import (
     make_invitation,
     make_job,
     make_org,
+    make_smtp_config,
     make_user,
 )
 
-FREE_ARGS = {"token": "not-a-real-token-0123456789"}
+# Arguments that are not object ids, with every value the sweep should try.
+FREE_ARGS = {"token": ["not-a-real-token-0123456789"], "area": ["settings", "account"]}
 
 
 def _snake(name: str) -> str:
@@ -47,11 +49,27 @@ def _object_of(org, model):
     return obj
 
 
+def _argument_sets(rule, params, org_b):
+    """Every combination of values to try for a rule's arguments."""
+    combos = [{}]
+    for arg in sorted(rule.arguments):
+        if arg in params:
+            choices = [_object_of(org_b, params[arg]).id]
+        elif arg in FREE_ARGS:
+            choices = FREE_ARGS[arg]
+        else:
+            pytest.fail(f"{rule.rule}: argument <{arg}> maps to no model; name it "
+                        "<model>_id or give the model a url_param")
+        combos = [{**combo, arg: choice} for combo in combos for choice in choices]
+    return combos
+
+
 def _seed(org_b):
     make_user("b-admin@example.com", org=org_b, role="admin")
     make_invitation(org_b, "b-invitee@example.com")
     make_api_key(org_b)
     make_job(org_b)
+    make_smtp_config(org=org_b)
 
 
 def _snapshot(org_b):
@@ -71,26 +89,19 @@ def test_org_a_cannot_reach_any_object_of_org_b(app, client):
 
     swept = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or not rule.arguments:
-            continue
-        values = {}
-        for arg in rule.arguments:
-            if arg in params:
-                values[arg] = _object_of(org_b, params[arg]).id
-            elif arg in FREE_ARGS:
-                values[arg] = FREE_ARGS[arg]
-            else:
-                pytest.fail(f"{rule.rule}: argument <{arg}> maps to no model; name it "
-                            "<model>_id or give the model a url_param")
-        with app.test_request_context():
-            path = url_for(rule.endpoint, **values)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            headers = {"Authorization": f"Bearer {a_secret}"} if path.startswith("/api/") else {}
-            response = client.open(path, method=method, headers=headers, data={})
-            assert response.status_code in (403, 404), (
-                f"{method} {rule.rule} as org A with org B's ids answered "
-                f"{response.status_code}")
-            swept.append((method, rule.rule))
+        if rule.endpoint == "static" or not set(rule.arguments) & set(params):
+            continue  # no object id in this URL: nothing of org B's to reach
+        for values in _argument_sets(rule, params, org_b):
+            with app.test_request_context():
+                path = url_for(rule.endpoint, **values)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                headers = {"Authorization": f"Bearer {a_secret}"} \
+                    if path.startswith("/api/") else {}
+                response = client.open(path, method=method, headers=headers, data={})
+                assert response.status_code in (403, 404), (
+                    f"{method} {path} as org A with org B's ids answered "
+                    f"{response.status_code}")
+                swept.append((method, path))
 
     db.session.expire_all()
     assert _snapshot(org_b) == before, "a request from org A changed org B's rows"

@@ -19,6 +19,7 @@ from portal.orgs.services import (
     remove_member,
     revoke_invitation,
 )
+from portal.smtp.services import users_with_personal_smtp
 from portal.web.access import SESSION_ORG_KEY, org_admin_required, org_viewer_required
 from portal.web.render import apply_service_error, render, see_other
 from portal.web.tenancy import get_org_object_or_404
@@ -30,7 +31,7 @@ def _members_page(form=None, issued=None, block=None, status=200):
     return render("orgs/members.html", block, status=status,
                   form=form or AddMemberForm(), members=list_members(g.org),
                   invitations=list_open_invitations(g.org), issued=issued,
-                  role_form=RoleForm())
+                  role_form=RoleForm(), personal_smtp=users_with_personal_smtp(g.org))
 
 
 @bp.route("/settings/members")

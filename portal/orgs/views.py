@@ -7,6 +7,7 @@ from flask_login import login_required
 from portal.extensions import db
 from portal.orgs.forms import OrgSettingsForm
 from portal.orgs.services import OrgError, update_org_settings
+from portal.smtp.services import SmtpOwner, primary_config
 from portal.web.access import org_admin_required, org_member_required, org_viewer_required, \
     switch_org
 from portal.web.render import apply_service_error, render, see_other
@@ -18,7 +19,8 @@ bp = Blueprint("orgs", __name__)
 @login_required
 def dashboard():
     """Home: what is set up in the current org, and what comes next."""
-    return render("orgs/dashboard.html")
+    primary = primary_config(SmtpOwner(org_id=g.org.id)) if g.get("org") else None
+    return render("orgs/dashboard.html", smtp_primary=primary)
 
 
 @bp.route("/orgs/switch", methods=["POST"])

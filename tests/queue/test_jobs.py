@@ -1,23 +1,13 @@
 """Background jobs: enqueued after commit, processed by a real RQ worker, status per org."""
-from flask import current_app
 from redis import Redis
 
 from portal.extensions import db
 from portal.queue.models import BackgroundJob
 from portal.queue.services import enqueue, get_queue
-from portal.queue.worker import build_worker
 from tests.factories import PASSWORD, make_api_key, make_job, make_org, make_user
 
 
-def run_worker():
-    """Drain every queue with a real RQ worker on the test Redis, in this process.
-
-    The worker gets its own app context (and so its own DB session), as in production."""
-    with current_app.app_context():
-        build_worker(simple=True).work(burst=True)
-
-
-def test_dashboard_worker_check_polls_until_the_worker_answers(client):
+def test_dashboard_worker_check_polls_until_the_worker_answers(client, drain):
     org = make_org("Acme")
     make_user("ana@example.com", org=org)
     client.login("ana@example.com", PASSWORD)
@@ -29,31 +19,31 @@ def test_dashboard_worker_check_polls_until_the_worker_answers(client):
     job = db.session.scalar(db.select(BackgroundJob))
     assert job.org_id == org.id
 
-    run_worker()
+    drain()
 
     done = client.get(f"/jobs/{job.id}", htmx=True)
     assert b"answered at" in done.data and b"can read the database" in done.data
     assert b"hx-trigger" not in done.data  # polling stops
 
 
-def test_api_reports_job_status_and_result(client):
+def test_api_reports_job_status_and_result(client, drain):
     org = make_org()
     _, secret = make_api_key(org, scopes=["read"])
     job = make_job(org)
     headers = {"Authorization": f"Bearer {secret}"}
     queued = client.get(f"/api/v1/jobs/{job.id}", headers=headers).get_json()
     assert queued == {"id": job.id, "status": "queued", "result": None, "error": None}
-    run_worker()
+    drain()
     finished = client.get(f"/api/v1/jobs/{job.id}", headers=headers).get_json()
     assert finished["status"] == "finished"
     assert finished["result"]["organizations"] == 1 and finished["error"] is None
 
 
-def test_failed_job_reports_its_error_line(client):
+def test_failed_job_reports_its_error_line(client, drain):
     org = make_org()
     _, secret = make_api_key(org, scopes=["read"])
     job = make_job(org, func="jobs.does_not_exist.nothing")
-    run_worker()
+    drain()
     body = client.get(f"/api/v1/jobs/{job.id}",
                       headers={"Authorization": f"Bearer {secret}"}).get_json()
     assert body["status"] == "failed"

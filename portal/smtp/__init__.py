@@ -1,0 +1,1 @@
+"""SMTP configurations: org and personal SMTP servers, tested for real."""
