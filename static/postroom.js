@@ -32,7 +32,7 @@ document.addEventListener("change", (event) => {
 // clears the pass here too (the server refuses a stale one anyway).
 document.addEventListener("input", (event) => {
   const form = event.target.closest("form[data-smtp-wizard]");
-  if (!form || !["host", "port", "security", "username", "password", "ca_pem"].includes(event.target.name)) return;
+  if (!form || !["host", "port", "security", "username", "password", "ca_pem", "remove_ca"].includes(event.target.name)) return;
   const area = form.querySelector("#smtp-test");
   if (area && area.querySelector("input[name=test_token], .result")) {
     area.innerHTML = '<p class="hint">The connection settings changed: test the connection again.</p>';

@@ -92,7 +92,8 @@ def _params(body: dict, existing: SmtpConfiguration | None = None):
     security = pick("security")
     port = pick("port", {"starttls": 587, "tls": 465}.get(security, 25))
     return merge_params(pick("host"), port, security, body.get("username"),
-                        body.get("password"), pick("ca_pem"), existing=existing)
+                        body.get("password"), body.get("ca_pem"), existing=existing,
+                        remove_ca="ca_pem" in body and not body["ca_pem"])
 
 
 def _handle(action):

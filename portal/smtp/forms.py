@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField, \
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField, \
     TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -23,6 +23,7 @@ class SmtpForm(FlaskForm):
     password = PasswordField("Password", validators=[Optional(), Length(max=500)])
     ca_pem = TextAreaField("Trusted CA certificate (optional)",
                            validators=[Optional(), Length(max=20000)])
+    remove_ca = BooleanField("Remove the saved CA certificate")
     from_email = EmailField("From address", validators=[
         DataRequired("Enter the address mail will come from"), Length(max=254)])
     from_name = StringField("From name", validators=[

@@ -157,14 +157,17 @@ def stored_params(config: SmtpConfiguration) -> ConnectionParams:
 
 def merge_params(host: str, port: int, security: str, username: str | None,
                  password: str | None, ca_pem: str | None,
-                 existing: SmtpConfiguration | None = None) -> ConnectionParams:
-    """Parameters from a form or API body; on edit, blank credentials keep the stored ones."""
+                 existing: SmtpConfiguration | None = None,
+                 remove_ca: bool = False) -> ConnectionParams:
+    """Parameters from a form or API body. On edit, blank credentials and a blank CA keep the
+    stored ones (they are never shown, so blank cannot mean "erase"); `remove_ca` drops the CA."""
     kept = stored_params(existing) if existing is not None else None
     username = (username or "").strip() or (kept.username if kept else None)
     password = password or (kept.password if kept else None)
+    ca_pem = (ca_pem or "").strip() or (kept.ca_pem if kept and not remove_ca else None)
     return ConnectionParams(host=(host or "").strip().lower().rstrip("."), port=int(port),
                             security=security, username=username or None,
-                            password=password or None, ca_pem=(ca_pem or "").strip() or None)
+                            password=password or None, ca_pem=ca_pem or None)
 
 
 def fingerprint(params: ConnectionParams) -> str:

@@ -91,8 +91,11 @@ def index(owner):
 def _wizard(form, config=None, status=200, block=None):
     warning = sender_domain_warning(form.from_email.data or "",
                                     form.username.data or None) if form.from_email.data else None
+    # Credentials and the CA are never sent back to the browser, not even the ones just typed.
+    retype = bool(form.username.data or form.password.data or form.ca_pem.data) and status == 422
+    form.username.data = form.password.data = form.ca_pem.data = None
     return render("smtp/form.html", block, status=status, form=form, config=config,
-                  area=g.smtp_area, warning=warning)
+                  area=g.smtp_area, warning=warning, retype=retype)
 
 
 @bp.route("/new")
@@ -104,7 +107,8 @@ def new(owner):
 
 def _params_from(form, config=None):
     return merge_params(form.host.data, form.port.data, form.security.data, form.username.data,
-                        form.password.data, form.ca_pem.data, existing=config)
+                        form.password.data, form.ca_pem.data, existing=config,
+                        remove_ca=form.remove_ca.data)
 
 
 def _invalid_form(form, config):
@@ -118,7 +122,7 @@ def _invalid_form(form, config):
 def _test(owner, config=None):
     form = _form()
     connection_fields = (form.host, form.port, form.security, form.username, form.password,
-                         form.ca_pem)
+                         form.ca_pem, form.remove_ca)
     if all(field.validate(form) for field in connection_fields):
         try:
             job = start_connection_test(owner, _params_from(form, config),
@@ -182,9 +186,7 @@ def create(owner):
 def edit(owner, smtp_configuration_id: int):
     """The wizard, filled in; username and password stay blank ("leave blank to keep")."""
     config = _config_or_404(owner, smtp_configuration_id)
-    form = _form(obj=config)
-    form.username.data = form.password.data = None
-    return _wizard(form, config)
+    return _wizard(_form(obj=config), config)
 
 
 @bp.route("/<int:smtp_configuration_id>", methods=["POST"])

@@ -127,16 +127,17 @@ def test_edit_keeps_credentials_when_left_blank_and_needs_no_retest_for_sender(
     assert "Leave blank to keep the saved password" in form
     assert PASSWORD not in form and USERNAME not in form
 
-    edited = connection_form(server, username="", password="", from_name="Acme Team")
+    edited = connection_form(server, username="", password="", ca_pem="",
+                             from_name="Acme Team")
     assert client.post(f"/settings/smtp/{config.id}", data=edited).status_code == 303
     db.session.refresh(config)
-    assert config.from_name == "Acme Team"
+    assert config.from_name == "Acme Team" and config.ca_pem == server.ca_pem.strip()
 
     moved = {**edited, "port": "2525"}
     refused = client.post(f"/settings/smtp/{config.id}", data=moved)
     assert refused.status_code == 422 and b"Test the connection first" in refused.data
 
-    # A re-test with blank credentials uses the stored ones, and passes.
+    # A re-test with blank credentials and CA uses the stored ones, and passes.
     card = run_test(client, drain, edited, url=f"/settings/smtp/{config.id}/test")
     assert "✔" in card
 
