@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
 from portal.accounts.services import AccountError, create_user, find_user_by_email
@@ -119,20 +119,33 @@ def rotate_command():
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
-@click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking.")
+@click.option("--fork", is_flag=True,
+              help="Fork a work horse per job (isolation) instead of running jobs in this "
+                   "process (the default: SMTP connections stay pooled across jobs).")
 @click.option("--queue", "queues", multiple=True, help="Only these queues (default: all).")
-def worker_command(burst, simple, queues):
-    """Run an RQ worker for the send, dns and default queues."""
+def worker_command(burst, fork, queues):
+    """Run an RQ worker for the send, dns and default queues, with the periodic sweeper."""
     from portal.queue.services import QUEUE_NAMES
-    from portal.queue.worker import build_worker
+    from portal.queue.worker import build_worker, start_periodic_sweeper
 
-    worker = build_worker(queues or QUEUE_NAMES, simple=simple)
-    worker.work(burst=burst, with_scheduler=not burst, logging_level="INFO")
+    worker = build_worker(queues or QUEUE_NAMES, simple=not fork)
+    if not burst:
+        start_periodic_sweeper(current_app._get_current_object())
+    worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
+
+
+@click.command("sweep")
+def sweep_command():
+    """Queue again any accepted message that is unqueued, stuck in sending, or due a retry."""
+    from portal.sending.sweeper import sweep
+
+    counts = sweep()
+    click.echo(f"Revived {counts['revived']} stuck message(s); queued {counts['queued']}.")
 
 
 def register_commands(app: Flask) -> None:
     for command in (create_org_command, create_user_command, create_api_key_command,
-                    seed_demo_command, keys_group, worker_command):
+                    seed_demo_command, keys_group, worker_command, sweep_command):
         app.cli.add_command(command)
 
 

@@ -109,6 +109,25 @@ class Config:
         self.SMTP_CONNECT_TIMEOUT = float(env.get("POSTROOM_SMTP_CONNECT_TIMEOUT", "10"))
         self.SMTP_TEST_TIMEOUT = float(env.get("POSTROOM_SMTP_TEST_TIMEOUT", "30"))
         self.SMTP_TEST_PASS_MINUTES = int(env.get("POSTROOM_SMTP_TEST_PASS_MINUTES", "15"))
+        # The send pipeline.
+        self.POSTROOM_PLATFORM_SMTP_URL = env.get("POSTROOM_PLATFORM_SMTP_URL", "")
+        self.POSTROOM_PLATFORM_FROM = env.get("POSTROOM_PLATFORM_FROM",
+                                              "no-reply@postroom.example.com")
+        self.POSTROOM_CUSTOM_SMTP_TYPES = [
+            t.strip() for t in env.get("POSTROOM_CUSTOM_SMTP_TYPES", "*,!auth.*").split(",")
+            if t.strip()]
+        self.POSTROOM_MAX_MESSAGE_BYTES = int(env.get("POSTROOM_MAX_MESSAGE_BYTES",
+                                                      str(10 * 1024 * 1024)))
+        self.POSTROOM_MAX_RECIPIENTS = int(env.get("POSTROOM_MAX_RECIPIENTS", "50"))
+        self.POSTROOM_SEND_MAX_ATTEMPTS = int(env.get("POSTROOM_SEND_MAX_ATTEMPTS", "6"))
+        self.POSTROOM_RETRY_BASE_SECONDS = float(env.get("POSTROOM_RETRY_BASE_SECONDS", "60"))
+        self.POSTROOM_SEND_BATCH = int(env.get("POSTROOM_SEND_BATCH", "50"))
+        self.POSTROOM_SWEEP_INTERVAL = float(env.get("POSTROOM_SWEEP_INTERVAL", "15"))
+        self.POSTROOM_SMTP_POOL_IDLE = float(env.get("POSTROOM_SMTP_POOL_IDLE", "60"))
+        self.POSTROOM_SENDGRID_BASE_URL = env.get("POSTROOM_SENDGRID_BASE_URL",
+                                                  "https://api.sendgrid.com")
+        self.POSTROOM_RESEND_BASE_URL = env.get("POSTROOM_RESEND_BASE_URL",
+                                                "https://api.resend.com")
         self.TESTING = False
         self.demand_secure_settings(production)
 

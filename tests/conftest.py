@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -196,6 +197,29 @@ def allow_smtp_port(app):
 
     yield allow
     app.config["POSTROOM_SMTP_PORTS"] = original
+
+
+@pytest.fixture
+def worker_process(app):
+    """`flask --app portal worker` in the background, on the suite's database and Redis."""
+    procs = []
+
+    def start(**extra_env):
+        env = dict(os.environ,
+                   DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+                   REDIS_URL=app.config["REDIS_URL"], SECRET_KEY=app.config["SECRET_KEY"],
+                   POSTROOM_ENCRYPTION_KEYS=",".join(app.config["POSTROOM_ENCRYPTION_KEYS"]),
+                   POSTROOM_INSTANCE_PATH=app.config["INSTANCE_PATH"], **extra_env)
+        flask = Path(sys.executable).with_name("flask")
+        proc = subprocess.Popen([str(flask), "--app", "portal", "worker"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 @pytest.fixture

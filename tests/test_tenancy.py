@@ -7,11 +7,12 @@ sweep can find org B's object for it; an unmappable argument fails the test on p
 import re
 
 import pytest
-from flask import url_for
+from flask import current_app, url_for
 
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.orgs.models import Organization
+from tests.providers.factories import make_provider_account
 from tests.factories import (
     PASSWORD,
     make_api_key,
@@ -54,7 +55,8 @@ def _argument_sets(rule, params, org_b):
     combos = [{}]
     for arg in sorted(rule.arguments):
         if arg in params:
-            choices = [_object_of(org_b, params[arg]).id]
+            obj = _object_of(org_b, params[arg])
+            choices = [getattr(obj, "url_value", obj.id)]
         elif arg in FREE_ARGS:
             choices = FREE_ARGS[arg]
         else:
@@ -70,6 +72,13 @@ def _seed(org_b):
     make_api_key(org_b)
     make_job(org_b)
     make_smtp_config(org=org_b)
+    make_provider_account(org_b, "sendgrid", enabled=True)
+    _, b_key = make_api_key(org_b, scopes=["send"])
+    with current_app.test_client() as b_client:
+        response = b_client.post("/api/v1/messages", headers={"Authorization": f"Bearer {b_key}"},
+                                 json={"email_type": "workflow", "to": ["x@example.com"],
+                                       "subject": "Hello", "text": "Hi"})
+        assert response.status_code == 202
 
 
 def _snapshot(org_b):

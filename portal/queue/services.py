@@ -44,13 +44,9 @@ def enqueue(func: str, *args, queue: str = "default", org_id: int | None = None,
                         queue=queue)
     db.session.add(row)
     db.session.flush()
-    pending = db.session.info.setdefault(_PENDING, [])
-    pending.append((current_app._get_current_object(), row.id, func, queue, args, kwargs))
-    return row
+    job_id = row.id
 
-
-def _push(app, job_id, func, queue, args, kwargs) -> None:
-    with app.app_context():
+    def push():
         try:
             get_queue(queue).enqueue(func, *args, job_id=job_id, **kwargs)
         except RedisError:
@@ -58,15 +54,26 @@ def _push(app, job_id, func, queue, args, kwargs) -> None:
             # waiting, and the person can retry once Redis is back.
             log.error("could not enqueue %s (job %s): Redis did not answer", func, job_id)
 
+    after_commit(push)
+    return row
+
+
+def after_commit(callback) -> None:
+    """Run `callback()` once the current transaction commits, inside this app's context;
+    forget it if the transaction rolls back."""
+    app = current_app._get_current_object()
+    db.session.info.setdefault(_PENDING, []).append((app, callback))
+
 
 @event.listens_for(Session, "after_commit")
-def _push_pending_jobs(session) -> None:
-    for item in session.info.pop(_PENDING, []):
-        _push(*item)
+def _run_after_commit(session) -> None:
+    for app, callback in session.info.pop(_PENDING, []):
+        with app.app_context():
+            callback()
 
 
 @event.listens_for(Session, "after_rollback")
-def _drop_pending_jobs(session) -> None:
+def _drop_pending(session) -> None:
     session.info.pop(_PENDING, None)
 
 

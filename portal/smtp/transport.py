@@ -33,6 +33,7 @@ from portal.smtp.outcomes import (
 )
 
 __all__ = [
+    "SmtpConnection",
     "CERTIFICATE_PROBLEMS", "DEFAULT_PORTS", "DELIVERY_CODES", "LOGIN_MECHANISMS", "RESULT_CODES",
     "SECURITY_MODES", "ConnectionParams", "ConnectionTestResult", "DeliveryResult",
     "TransportPolicy", "deliver", "test_connection", "validate_ca_pem",
@@ -140,36 +141,105 @@ def deliver(params: ConnectionParams, policy: TransportPolicy,
     """Send `message` from `sender` to `recipients` over the same path as test_connection.
 
     "ok" when the server took the message for at least one recipient (the others are in
-    `refused`); "recipients_refused" when it refused them all; "rejected" when it refused the
-    sender or the message itself; otherwise the codes of test_connection.
+    `refused`); "recipients_refused" when it refused them all; "sender_refused" when it refused
+    the envelope sender; "rejected" when it refused the message itself; otherwise the codes of
+    test_connection.
     """
     attempt = _Attempt.start(policy, params)
     try:
         with _session(params, policy, attempt) as smtp:
-            refused = attempt.decode_refused(
-                smtp.send_message(message, from_addr=sender, to_addrs=recipients))
-            reply = attempt.reply
-        accepted = (f" for {len(recipients) - len(refused)} of {len(recipients)} recipients"
-                    if refused else "")
-        result = DeliveryResult("ok", f"The server accepted the message{accepted}.", reply,
-                                refused)
-    except smtplib.SMTPRecipientsRefused as exc:
-        # The last refusal explains more than the 250 of the RSET smtplib sends after it.
-        refusals = list(exc.recipients.values())
-        result = DeliveryResult("recipients_refused", "The server refused every recipient.",
-                                attempt.format(*refusals[-1]) if refusals else attempt.reply,
-                                attempt.decode_refused(exc.recipients))
-    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-        refusal = "sender address" if isinstance(exc, smtplib.SMTPSenderRefused) else "message"
-        result = DeliveryResult("rejected", f"The server refused the {refusal}.",
-                                attempt.format(exc.smtp_code, exc.smtp_error))
-    except smtplib.SMTPNotSupportedError:
-        result = DeliveryResult("rejected", "An address needs international email support "
-                                "(SMTPUTF8), which the server does not offer.", attempt.reply)
+            result = _send_on(smtp, attempt, message, sender, recipients)
     except (OSError, HostRefused, _Failure) as exc:
         result = DeliveryResult(*_classify(exc, params, attempt))
     log.info("SMTP delivery to %r port %s: %s", params.host, params.port, result.code)
     return result
+
+
+def _send_on(smtp: "_PinnedSMTP", attempt: "_Attempt", message: email.message.EmailMessage,
+             sender: str, recipients: list[str]) -> DeliveryResult:
+    """One MAIL/RCPT/DATA exchange on an open session; connection errors propagate."""
+    try:
+        refused = attempt.decode_refused(
+            smtp.send_message(message, from_addr=sender, to_addrs=recipients))
+    except smtplib.SMTPRecipientsRefused as exc:
+        # The last refusal explains more than the 250 of the RSET smtplib sends after it.
+        refusals = list(exc.recipients.values())
+        return DeliveryResult("recipients_refused", "The server refused every recipient.",
+                              attempt.format(*refusals[-1]) if refusals else attempt.reply,
+                              attempt.decode_refused(exc.recipients))
+    except smtplib.SMTPSenderRefused as exc:
+        return DeliveryResult("sender_refused", "The server refused the sender address.",
+                              attempt.format(exc.smtp_code, exc.smtp_error))
+    except smtplib.SMTPDataError as exc:
+        return DeliveryResult("rejected", "The server refused the message.",
+                              attempt.format(exc.smtp_code, exc.smtp_error))
+    except smtplib.SMTPNotSupportedError:
+        return DeliveryResult("rejected", "An address needs international email support "
+                              "(SMTPUTF8), which the server does not offer.", attempt.reply)
+    accepted = (f" for {len(recipients) - len(refused)} of {len(recipients)} recipients"
+                if refused else "")
+    return DeliveryResult("ok", f"The server accepted the message{accepted}.", attempt.reply,
+                          refused)
+
+
+class SmtpConnection:
+    """A signed-in SMTP session kept open across deliveries (the send pipeline pools these).
+
+    Each delivery gets the full time budget of the policy; a connection that fails at the
+    connection level is closed and must be replaced.
+    """
+
+    def __init__(self, params: ConnectionParams, policy: TransportPolicy):
+        self.params, self.policy = params, policy
+        self._attempt = _Attempt.start(policy, params)
+        self._session = None
+        self._smtp = None
+        self.last_used = time.monotonic()
+
+    @property
+    def alive(self) -> bool:
+        return self._smtp is not None
+
+    def open(self) -> DeliveryResult | None:
+        """Connect, secure and sign in; None when ready, else the classified failure."""
+        try:
+            self._session = _session(self.params, self.policy, self._attempt)
+            self._smtp = self._session.__enter__()
+        except (OSError, HostRefused, _Failure) as exc:
+            self._session = self._smtp = None
+            return DeliveryResult(*_classify(exc, self.params, self._attempt))
+        return None
+
+    def send(self, message: email.message.EmailMessage, *, sender: str,
+             recipients: list[str]) -> DeliveryResult:
+        if self._smtp is None:
+            failure = self.open()
+            if failure is not None:
+                return failure
+        self.last_used = time.monotonic()  # in use: not idle, whatever the pool's sweeper sees
+        self._attempt.deadline = time.monotonic() + self.policy.total_timeout
+        self._attempt.connecting = False
+        try:
+            result = _send_on(self._smtp, self._attempt, message, sender, recipients)
+        except (OSError, _Failure) as exc:
+            self._drop()
+            return DeliveryResult(*_classify(exc, self.params, self._attempt))
+        self.last_used = time.monotonic()
+        return result
+
+    def _drop(self) -> None:
+        smtp, self._smtp, self._session = self._smtp, None, None
+        if smtp is not None:
+            smtp.close()
+
+    def close(self) -> None:
+        """QUIT politely when the session is still healthy."""
+        session, self._session, self._smtp = self._session, None, None
+        if session is not None:
+            try:
+                session.__exit__(None, None, None)
+            except (OSError, smtplib.SMTPException):
+                pass
 
 
 @dataclass

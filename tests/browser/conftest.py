@@ -43,30 +43,3 @@ def page(chromium_path, tmp_path):
         context.close()
         browser.close()
 
-
-@pytest.fixture
-def worker_process(app):
-    """`flask --app portal worker` in the background, on the suite's database and Redis."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    procs = []
-
-    def start(**extra_env):
-        env = dict(os.environ,
-                   DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-                   REDIS_URL=app.config["REDIS_URL"], SECRET_KEY=app.config["SECRET_KEY"],
-                   POSTROOM_ENCRYPTION_KEYS=",".join(app.config["POSTROOM_ENCRYPTION_KEYS"]),
-                   POSTROOM_INSTANCE_PATH=app.config["INSTANCE_PATH"], **extra_env)
-        flask = Path(sys.executable).with_name("flask")
-        proc = subprocess.Popen([str(flask), "--app", "portal", "worker"],
-                                cwd=Path(__file__).resolve().parents[2], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(timeout=30)

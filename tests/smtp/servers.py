@@ -7,6 +7,7 @@ addresses and the server's port.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import socket
@@ -116,10 +117,14 @@ class ReceivedMessage:
 class RecordingHandler:
     """aiosmtpd handler: keeps accepted messages, refuses chosen recipients with 550."""
 
-    def __init__(self, refuse=(), advertise_auth: bool = True):
+    def __init__(self, refuse=(), advertise_auth: bool = True, defer=None,
+                 data_delay: float = 0.0):
         self.messages: list[ReceivedMessage] = []
         self.refuse = set(refuse)
         self.advertise_auth = advertise_auth
+        # address -> how many more times to answer 451 (try again later) before accepting
+        self.defer = dict(defer or {})
+        self.data_delay = data_delay
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname  # the 5-argument hook must record it itself
@@ -130,10 +135,15 @@ class RecordingHandler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 5.1.1 No such mailbox here"
+        if self.defer.get(address, 0) > 0:
+            self.defer[address] -= 1
+            return "451 4.3.0 Mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         self.messages.append(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos),
                                              envelope.content, bool(session.authenticated)))
         return "250 2.0.0 Queued as TEST1"
@@ -200,18 +210,21 @@ def free_port() -> int:
 
 def start_smtp_server(certificates: CertificateSet, security: str = "starttls", *,
                       cert: str = "localhost", advertise_auth: bool = True,
-                      auth_require_tls: bool | None = None, refuse=()) -> RunningServer:
+                      auth_require_tls: bool | None = None, refuse=(), defer=None,
+                      data_delay: float = 0.0) -> RunningServer:
     """Start an aiosmtpd server: security "starttls", "tls" (implicit) or "none".
 
     `cert` picks the certificate ("localhost", "wrong_name", "expired"); `advertise_auth=False`
     hides AUTH from EHLO; `auth_require_tls=False` offers AUTH before STARTTLS too; `refuse` lists
-    recipients answered with 550. Call .stop() when done (the fixtures do).
+    recipients answered with 550; `defer` maps recipients to a number of 451 answers before
+    acceptance; `data_delay` holds the DATA reply back that many seconds. Call .stop() when done (the fixtures do).
     """
     tls = getattr(certificates, cert).server_context() if security != "none" else None
     if auth_require_tls is None:
         # aiosmtpd counts only STARTTLS as encryption: with implicit TLS it would hide AUTH.
         auth_require_tls = security != "tls"
-    handler, authenticator = RecordingHandler(refuse, advertise_auth), Authenticator()
+    handler = RecordingHandler(refuse, advertise_auth, defer, data_delay)
+    authenticator = Authenticator()
     port = free_port()
     controller = Controller(
         handler, hostname="127.0.0.1", port=port, server_hostname="mx.postroom.test",

@@ -1,0 +1,1 @@
+"""The org's own provider keys (SendGrid, Resend): stored encrypted, tested, one in use."""

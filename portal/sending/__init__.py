@@ -1,0 +1,1 @@
+"""The send pipeline: accept, route, deliver, retry, fall back, and record every step."""

@@ -1,0 +1,117 @@
+"""Accepting mail: validate, write the delivery-log row, and queue it only after the commit.
+
+The row (status `queued`) is committed before anything reaches Redis. If Redis cannot take the
+job, the row keeps `due_at` empty and the sweeper queues it later: an accepted message is never
+lost, whatever happens to Redis.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal.accounts.services import find_user_by_email
+from portal.clock import utcnow
+from portal.extensions import db
+from portal.orgs.models import Membership
+from portal.sending.dispatch import queue_for_delivery
+from portal.sending.models import Message, MessageEvent, MessageRecipient
+from portal.sending.validation import FieldError, Limits, request_hash, validate_message
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+class IdempotencyConflict(Exception):
+    """The key was used with a different body."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    message: Message
+    replayed: bool = False  # True: the same key and body came before; nothing new was sent
+
+
+def _limits() -> Limits:
+    return Limits(current_app.config["POSTROOM_MAX_RECIPIENTS"],
+                  current_app.config["POSTROOM_MAX_MESSAGE_BYTES"])
+
+
+def new_public_id() -> str:
+    return "msg_" + secrets.token_hex(12)
+
+
+def _member_id(org, email: str) -> int:
+    user = find_user_by_email(email)
+    if user is None or db.session.scalar(select(Membership.id).where(
+            Membership.org_id == org.id, Membership.user_id == user.id)) is None:
+        raise FieldError("as_user must be the email of a member of this organisation", "as_user")
+    return user.id
+
+
+def _replay(org, key: str | None, digest: str) -> Message | None:
+    if not key:
+        return None
+    earlier = db.session.scalar(select(Message).where(Message.org_id == org.id,
+                                                      Message.idempotency_key == key))
+    if earlier is None:
+        return None
+    if earlier.created_at < utcnow() - IDEMPOTENCY_WINDOW:
+        earlier.idempotency_key = None  # the window is over: the key may be used afresh
+        db.session.flush()
+        return None
+    if earlier.request_hash != digest:
+        raise IdempotencyConflict()
+    return earlier
+
+
+def build_message(org, payload: dict, *, api_key_id: int | None,
+                  idempotency_key: str | None = None) -> Message:
+    """Validate and add one message with its recipients and its `queued` event (flush only)."""
+    clean = validate_message(payload, _limits())
+    as_user_id = _member_id(org, clean["as_user"]) if clean["as_user"] else None
+    message = Message(
+        public_id=new_public_id(), org_id=org.id, api_key_id=api_key_id,
+        idempotency_key=idempotency_key, request_hash=request_hash(payload),
+        email_type=clean["email_type"], status="queued", request=clean,
+        subject=clean["subject"], to=clean["to"], as_user_id=as_user_id, tags=clean["tags"],
+        meta=clean["metadata"], due_at=utcnow())
+    db.session.add(message)
+    db.session.flush()
+    db.session.add_all(
+        [MessageRecipient(message_id=message.id, org_id=org.id, email=email.lower(), kind=kind)
+         for kind in ("to", "cc", "bcc") for email in clean[kind]]
+        + [MessageEvent(message_id=message.id, org_id=org.id, kind="queued",
+                        detail=f"Accepted for {len(clean['to'])} recipient(s)")])
+    return message
+
+
+def accept_message(org, payload: dict, *, api_key_id: int | None,
+                   idempotency_key: str | None = None) -> Accepted:
+    """Accept one message (or replay an idempotent earlier one); the caller commits."""
+    earlier = _replay(org, idempotency_key, request_hash(payload))
+    if earlier is not None:
+        return Accepted(earlier, replayed=True)
+    message = build_message(org, payload, api_key_id=api_key_id,
+                            idempotency_key=idempotency_key)
+    queue_for_delivery([message.id])
+    return Accepted(message)
+
+
+def accept_batch(org, items: list, *, api_key_id: int | None) -> list[dict]:
+    """Accept every valid item; each result is {"id", "status"} or {"error"}. Caller commits."""
+    results, accepted_ids = [], []
+    for index, item in enumerate(items):
+        try:
+            with db.session.begin_nested():
+                message = build_message(org, item, api_key_id=api_key_id)
+        except FieldError as exc:
+            results.append({"index": index, "error": {"code": "invalid", "message": str(exc),
+                                                      "field": exc.field}})
+            continue
+        accepted_ids.append(message.id)
+        results.append({"index": index, "id": message.public_id, "status": "queued"})
+    queue_for_delivery(accepted_ids)
+    return results
