@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from portal import create_app
 from portal.config import TestConfig
 from portal.extensions import db
-from tests.client import BrowserClient
+from tests.web_client import BrowserClient
 
 ROOT = Path(__file__).resolve().parent.parent
 

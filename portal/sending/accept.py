@@ -19,6 +19,7 @@ from portal.extensions import db
 from portal.orgs.models import Membership
 from portal.sending.dispatch import queue_for_delivery
 from portal.sending.models import Message, MessageEvent, MessageRecipient
+from portal.sending.routing import from_address_allowed
 from portal.sending.validation import FieldError, Limits, request_hash, validate_message
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -71,6 +72,10 @@ def build_message(org, payload: dict, *, api_key_id: int | None,
                   idempotency_key: str | None = None) -> Message:
     """Validate and add one message with its recipients and its `queued` event (flush only)."""
     clean = validate_message(payload, _limits())
+    sender = (clean["from"] or {}).get("email")
+    if sender and not from_address_allowed(org.id, sender):
+        raise FieldError("from.email must be on one of the organisation's verified sending "
+                         "domains (Settings → Sending domains)", "from.email")
     as_user_id = _member_id(org, clean["as_user"]) if clean["as_user"] else None
     message = Message(
         public_id=new_public_id(), org_id=org.id, api_key_id=api_key_id,

@@ -62,7 +62,8 @@ def outgoing(message: Message, decision: RouteDecision) -> OutgoingMessage:
         html=request["html"], headers=request["headers"], tags=request["tags"],
         attachments=[Attachment(a["filename"], a["content_type"],
                                 base64.b64decode(a["content_base64"]))
-                     for a in request["attachments"]])
+                     for a in request["attachments"]],
+        signing=decision.signing)
 
 
 def _attempt(message: Message, decision: RouteDecision) -> SendOutcome:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.orgs.models import Organization
+from portal.sending.providers.base import Signing
 from portal.smtp.models import SmtpConfiguration
 
 PERSONAL, ORG_SMTP, ORG_PROVIDER, PLATFORM = "personal", "org_smtp", "org_provider", "platform"
@@ -31,6 +32,7 @@ class RouteDecision:
     from_name: str | None
     smtp_config_id: int | None = None
     provider_account_id: int | None = None
+    signing: Signing | None = None
 
     @property
     def may_fall_back(self) -> bool:
@@ -38,7 +40,8 @@ class RouteDecision:
 
     def describe(self) -> str:
         name = f"{self.from_name} " if self.from_name else ""
-        return f"{self.route}: {self.reason} (from {name}<{self.from_email}>)"
+        signed = f", DKIM d={self.signing.domain}" if self.signing else ""
+        return f"{self.route}: {self.reason} (from {name}<{self.from_email}>{signed})"
 
 
 def custom_smtp_allows(email_type: str) -> bool:
@@ -53,10 +56,30 @@ def custom_smtp_allows(email_type: str) -> bool:
     return allowed
 
 
-def platform_route(org: Organization, reason: str, requested_name: str | None = None
+def platform_route(org: Organization, reason: str, requested: dict | None = None
                    ) -> RouteDecision:
-    return RouteDecision(PLATFORM, reason, current_app.config["POSTROOM_PLATFORM_FROM"],
-                         requested_name or org.name)
+    """The platform's road: from the org's active verified domain (DKIM-signed) when it has
+    one, else from POSTROOM_PLATFORM_FROM; the display name is the caller's or the org's."""
+    requested = requested or {}
+    name = requested.get("name") or org.name
+    identity = _sending_identity(org.id)
+    if identity is None:
+        return RouteDecision(PLATFORM, reason, current_app.config["POSTROOM_PLATFORM_FROM"], name)
+    wanted = requested.get("email")
+    on_domain = wanted and wanted.rsplit("@", 1)[1].lower() == identity.domain
+    return RouteDecision(
+        PLATFORM, f"{reason}; from the org's verified domain", wanted if on_domain else
+        identity.from_email, name,
+        signing=Signing(identity.domain, identity.dkim_selector, identity.dkim_private_key_pem,
+                        identity.return_path))
+
+
+def _sending_identity(org_id: int):
+    try:
+        from portal.domains.services import sending_identity
+    except ImportError:  # sending domains are optional in this build
+        return None
+    return sending_identity(org_id)
 
 
 def _provider_account(org_id: int):
@@ -81,7 +104,7 @@ def decide_route(message, org: Organization, *, after_fallback: bool = False) ->
         return RouteDecision(PERSONAL, "sent as the member through their personal SMTP",
                              personal.from_email, personal.from_name, smtp_config_id=personal.id)
     if after_fallback:
-        return platform_route(org, "fallback after the org's own route failed", requested_name)
+        return platform_route(org, "fallback after the org's own route failed", requested)
     if custom_smtp_allows(message.email_type):
         primary = db.session.scalar(select(SmtpConfiguration).where(
             SmtpConfiguration.org_id == org.id, SmtpConfiguration.is_primary.is_(True),
@@ -98,6 +121,18 @@ def decide_route(message, org: Organization, *, after_fallback: bool = False) ->
                              provider_account_id=account.id)
     if not custom_smtp_allows(message.email_type):
         return platform_route(org, f"{message.email_type} is not on the custom-SMTP allow-list",
-                              requested_name)
+                              requested)
     return platform_route(org, "the org has no primary SMTP configuration or provider key",
-                          requested_name)
+                          requested)
+
+
+def from_address_allowed(org_id: int, email: str) -> bool:
+    """A caller's `from` must be ours to send: on a verified domain of the org, or going out
+    through the org's own provider (which checks its own domains). Never sent unsigned."""
+    if _provider_account(org_id) is not None:
+        return True
+    try:
+        from portal.domains.services import domain_for_from
+    except ImportError:
+        return False
+    return domain_for_from(org_id, email) is not None

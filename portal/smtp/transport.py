@@ -155,12 +155,16 @@ def deliver(params: ConnectionParams, policy: TransportPolicy,
     return result
 
 
-def _send_on(smtp: "_PinnedSMTP", attempt: "_Attempt", message: email.message.EmailMessage,
-             sender: str, recipients: list[str]) -> DeliveryResult:
+def _send_on(smtp: "_PinnedSMTP", attempt: "_Attempt",
+             message: email.message.Message | bytes, sender: str,
+             recipients: list[str]) -> DeliveryResult:
     """One MAIL/RCPT/DATA exchange on an open session; connection errors propagate."""
     try:
-        refused = attempt.decode_refused(
-            smtp.send_message(message, from_addr=sender, to_addrs=recipients))
+        if isinstance(message, bytes):  # already rendered (and DKIM-signed): send as is
+            refused = attempt.decode_refused(smtp.sendmail(sender, recipients, message))
+        else:
+            refused = attempt.decode_refused(
+                smtp.send_message(message, from_addr=sender, to_addrs=recipients))
     except smtplib.SMTPRecipientsRefused as exc:
         # The last refusal explains more than the 250 of the RSET smtplib sends after it.
         refusals = list(exc.recipients.values())
@@ -210,7 +214,7 @@ class SmtpConnection:
             return DeliveryResult(*_classify(exc, self.params, self._attempt))
         return None
 
-    def send(self, message: email.message.EmailMessage, *, sender: str,
+    def send(self, message: email.message.Message | bytes, *, sender: str,
              recipients: list[str]) -> DeliveryResult:
         if self._smtp is None:
             failure = self.open()

@@ -136,3 +136,13 @@ def test_another_orgs_message_is_404(client, api):
                           headers={"Authorization": f"Bearer {other_key}"}).get_json()
     assert client.get(f"/api/v1/messages/{created['id']}", headers=api).status_code == 404
     assert client.get("/api/v1/messages", headers=api).get_json()["data"] == []
+
+
+def test_a_from_address_that_is_not_ours_is_refused(client, api):
+    response = client.post("/api/v1/messages", headers=api, json=message_body(
+        **{"from": {"email": "ceo@bank.example.com", "name": "Bank"}}))
+    assert response.status_code == 422
+    assert response.get_json()["error"]["field"] == "from.email"
+    named = client.post("/api/v1/messages", headers=api,
+                        json=message_body(**{"from": {"name": "Acme Front Desk"}}))
+    assert named.status_code == 202  # a display name alone is always fine

@@ -23,6 +23,16 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Signing:
+    """How a message from a verified domain is signed and bounced."""
+
+    domain: str
+    selector: str
+    private_key_pem: bytes = field(repr=False)
+    return_path_domain: str | None = None   # envelope sender domain when its CNAME is in place
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     """A message ready to leave, after routing chose its From."""
 
@@ -39,10 +49,18 @@ class OutgoingMessage:
     headers: dict[str, str] = field(default_factory=dict)   # already validated: a safe subset
     attachments: list[Attachment] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    signing: Signing | None = None
 
     @property
     def recipients(self) -> list[str]:
         return [*self.to, *self.cc, *self.bcc]
+
+    @property
+    def envelope_sender(self) -> str:
+        """MAIL FROM: on the return-path domain when there is one, so bounces come back to us."""
+        if self.signing and self.signing.return_path_domain:
+            return f"bounces+{self.message_id}@{self.signing.return_path_domain}"
+        return self.from_email
 
 
 @dataclass(frozen=True)

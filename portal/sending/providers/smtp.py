@@ -9,6 +9,7 @@ import threading
 import time
 from urllib.parse import unquote, urlsplit
 
+from portal.sending.dkim import render_signed
 from portal.sending.mime import build_mime
 from portal.sending.providers.base import (
     MESSAGE,
@@ -85,8 +86,10 @@ class SmtpProvider:
 
     def send(self, message: OutgoingMessage) -> SendOutcome:
         mime = build_mime(message, domain=self.domain)
+        payload = render_signed(mime, message.signing) if message.signing else mime
         connection = self.pool.connection(self.params, self.policy)
-        result = connection.send(mime, sender=message.from_email, recipients=message.recipients)
+        result = connection.send(payload, sender=message.envelope_sender,
+                                 recipients=message.recipients)
         return classify_delivery(result)
 
 
