@@ -31,21 +31,34 @@ from portal.sending.routing import ORG_PROVIDER, PERSONAL, RouteDecision, decide
 
 log = logging.getLogger(__name__)
 QUICK_RETRY_SECONDS = 0.5
+FALLBACK_REASON = "fallback"
 
 
-def claim(message_id: int) -> bool:
-    """Take the message for sending; False when another worker has it or it is not due."""
+def _claimable(now):
+    return or_(Message.status == "queued",
+               (Message.status == "deferred") & (Message.due_at <= now))
+
+
+def claim_many(message_ids: list[int]) -> list[int]:
+    """Take these messages for sending in one conditional UPDATE; returns the ids we got.
+
+    Rows another worker holds, or that are not due, are left alone: two workers can never both
+    send one message.
+    """
     now = utcnow()
     lock_until = now + timedelta(seconds=current_app.config["RQ_JOB_TIMEOUT"])
     result = db.session.execute(
-        update(Message).where(
-            Message.id == message_id,
-            or_(Message.status == "queued",
-                (Message.status == "deferred") & (Message.due_at <= now)))
+        update(Message).where(Message.id.in_(message_ids), _claimable(now))
         .values(status="sending", attempts=Message.attempts + 1, due_at=lock_until,
                 updated_at=now)
+        .returning(Message.id)
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return sorted(result.scalars().all())
+
+
+def claim(message_id: int) -> bool:
+    """Take one message for sending (see claim_many)."""
+    return claim_many([message_id]) == [message_id]
 
 
 def _event(message: Message, kind: str, detail: str) -> None:
@@ -104,22 +117,32 @@ def _finish(message: Message, outcome: SendOutcome) -> None:
         _event(message, "deferred", f"retry in {round(delay)} s: {outcome.detail}")
 
 
-def deliver_message(message_id: int) -> str | None:
-    """Claim, route, send (falling back once when the org's own route fails), record.
+class RouteCache:
+    """Routing inputs rarely differ inside one job: decide once per org, type and sender."""
 
-    Returns the final status of this attempt, or None when the message was not ours to send.
-    Commits the claim itself; the caller commits the outcome.
-    """
-    if not claim(message_id):
-        db.session.rollback()
-        return None
-    # Commit the claim before talking to any server: other workers must see it, a crash must
-    # leave `sending` behind for the sweeper, and no write lock may be held across the network.
-    db.session.commit()
-    message = db.session.get(Message, message_id, populate_existing=True)
-    org = db.session.get(Organization, message.org_id)
-    fell_back = any(event.kind == "fallback" for event in message.events)
-    decision = decide_route(message, org, after_fallback=fell_back)
+    def __init__(self):
+        self._decisions: dict[tuple, RouteDecision] = {}
+        self._orgs: dict[int, Organization] = {}
+
+    def org(self, org_id: int) -> Organization:
+        if org_id not in self._orgs:
+            self._orgs[org_id] = db.session.get(Organization, org_id)
+        return self._orgs[org_id]
+
+    def decide(self, message: Message, *, after_fallback: bool) -> RouteDecision:
+        key = (message.org_id, message.as_user_id, message.email_type, after_fallback,
+               repr(sorted((message.request.get("from") or {}).items())))
+        if key not in self._decisions:
+            self._decisions[key] = decide_route(message, self.org(message.org_id),
+                                                after_fallback=after_fallback)
+        return self._decisions[key]
+
+
+def send_claimed(message: Message, routes: RouteCache) -> str:
+    """Route and send one claimed message (falling back once when the org's own route fails),
+    then record the outcome on the row. Flushes nothing itself; the caller commits."""
+    fell_back = (message.route_reason or "").startswith(FALLBACK_REASON)
+    decision = routes.decide(message, after_fallback=fell_back)
     if decision.route == PERSONAL and decision.smtp_config_id is None:
         outcome = SendOutcome(PERMANENT, "The member has no enabled personal SMTP "
                               "configuration; mail sent as them is never sent another way.",
@@ -133,7 +156,7 @@ def deliver_message(message_id: int) -> str | None:
         if not outcome.sent and outcome.scope == SERVER and decision.may_fall_back:
             _event(message, "fallback", f"{decision.route} failed ({outcome.detail}); "
                                         "falling back to the platform once")
-            outcome = _attempt(message, decide_route(message, org, after_fallback=True))
+            outcome = _attempt(message, routes.decide(message, after_fallback=True))
     _finish(message, outcome)
     log.info("message %s org=%s route=%s status=%s", message.public_id, message.org_id,
              message.route, message.status)
@@ -141,16 +164,36 @@ def deliver_message(message_id: int) -> str | None:
 
 
 def deliver_messages(message_ids: list[int]) -> dict:
-    """The job's work for a batch; each message is committed on its own."""
-    counts: dict[str, int] = {}
-    for message_id in message_ids:
+    """The job's work for a batch: claim them all, send each, record all outcomes at once.
+
+    The claim is committed before any network I/O (no write lock is held across a send, and a
+    crash leaves `sending` rows for the sweeper); the outcomes are written in one transaction
+    at the end (a crash before it means those messages are sent again: at least once).
+    """
+    claimed = claim_many(message_ids)
+    db.session.commit()
+    counts: dict[str, int] = {"skipped": len(message_ids) - len(claimed)}
+    if not claimed:
+        return counts
+    messages = db.session.scalars(db.select(Message).where(Message.id.in_(claimed))
+                                  .order_by(Message.id)
+                                  .execution_options(populate_existing=True)).all()
+    routes = RouteCache()
+    for message in messages:
         try:
-            status = deliver_message(message_id)
-            db.session.commit()
+            status = send_claimed(message, routes)
         except Exception:
-            # One bad message must not hold up the rest; the sweeper will retry it.
-            db.session.rollback()
-            log.exception("delivery of message %s failed unexpectedly", message_id)
+            # One bad message must not hold up the rest; its claim runs out and the sweeper
+            # queues it again.
+            log.exception("delivery of message %s failed unexpectedly", message.public_id)
+            db.session.expunge(message)
             status = "error"
-        counts[status or "skipped"] = counts.get(status or "skipped", 0) + 1
+        counts[status] = counts.get(status, 0) + 1
+    db.session.commit()
     return counts
+
+
+def deliver_message(message_id: int) -> str | None:
+    """Deliver one message (tests and tools); None when it was not ours to send."""
+    counts = deliver_messages([message_id])
+    return next((status for status in counts if status != "skipped" and counts[status]), None)

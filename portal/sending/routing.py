@@ -104,6 +104,7 @@ def decide_route(message, org: Organization, *, after_fallback: bool = False) ->
         return RouteDecision(PERSONAL, "sent as the member through their personal SMTP",
                              personal.from_email, personal.from_name, smtp_config_id=personal.id)
     if after_fallback:
+        # The reason starts with "fallback": delivery keeps later retries on the platform.
         return platform_route(org, "fallback after the org's own route failed", requested)
     if custom_smtp_allows(message.email_type):
         primary = db.session.scalar(select(SmtpConfiguration).where(
