@@ -14,6 +14,8 @@ from portal.web.errors import api_error
 
 @bp.before_request
 def authenticate_key():
+    if request.endpoint == "api.openapi":
+        return None  # the API's description is public: tools fetch it before they have a key
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
