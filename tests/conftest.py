@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -19,6 +20,7 @@ from flask_migrate import upgrade
 from redis import Redis
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.config import TestConfig
@@ -34,22 +36,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory):
-    """A private redis-server for the session (or TEST_REDIS_URL when given)."""
-    if os.environ.get("TEST_REDIS_URL"):
-        yield os.environ["TEST_REDIS_URL"]
-        return
+def start_redis_server(port: int, workdir) -> subprocess.Popen:
+    """A throw-away redis-server on a loopback port, answering PING when this returns."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.exit("redis-server is not installed: run the suite with `make test`", 2)
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = Redis.from_url(url)
+    client = Redis(port=port)
     for _ in range(100):
         try:
             client.ping()
@@ -57,7 +52,18 @@ def redis_url(tmp_path_factory):
         except Exception:
             time.sleep(0.05)
     client.close()
-    yield url
+    return proc
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A private redis-server for the session (or TEST_REDIS_URL when given)."""
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    port = free_port()
+    proc = start_redis_server(port, tmp_path_factory.mktemp("redis"))
+    yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(timeout=10)
 
@@ -173,6 +179,18 @@ def other_client(app) -> BrowserClient:
     """A second browser, for tests with two people or two sessions."""
     app.test_client_class = BrowserClient
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served on a loopback port, for a real browser or HTTP client."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
 
 
 @pytest.fixture

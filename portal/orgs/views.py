@@ -8,8 +8,7 @@ from portal.extensions import db
 from portal.orgs.forms import OrgSettingsForm
 from portal.orgs.services import OrgError, update_org_settings
 from portal.smtp.services import SmtpOwner, primary_config
-from portal.web.access import org_admin_required, org_member_required, org_viewer_required, \
-    switch_org
+from portal.web.access import org_admin_required, org_viewer_required, switch_org
 from portal.web.render import apply_service_error, render, see_other
 
 bp = Blueprint("orgs", __name__)

@@ -1,7 +1,7 @@
 """Job status over the API, for jobs the key's org owns."""
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import jsonify
 
 from portal.api import bp
 from portal.queue.models import BackgroundJob

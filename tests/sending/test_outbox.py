@@ -1,43 +1,24 @@
 """Nothing lost: Redis down while accepting, and a worker killed in the middle of a send."""
 import os
-import shutil
 import signal
-import subprocess
 import time
 from datetime import timedelta
 
 import pytest
-from redis import Redis
 
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.sending.models import Message
 from portal.sending.sweeper import sweep
-from tests.conftest import free_port
+from tests.conftest import free_port, start_redis_server
 from tests.sending.conftest import message_body
-
-
-def _start_redis(port: int, workdir) -> subprocess.Popen:
-    proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--bind",
-                             "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
-                             str(workdir)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    client = Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except Exception:
-            time.sleep(0.05)
-    client.close()
-    return proc
 
 
 @pytest.fixture
 def own_redis(app, tmp_path):
     """A Redis only this test uses, so it can be stopped and started again."""
     port = free_port()
-    proc = _start_redis(port, tmp_path)
+    proc = start_redis_server(port, tmp_path)
     saved = app.config["REDIS_URL"], app.extensions.pop("postroom.redis", None)
     app.config["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
     state = {"proc": proc, "port": port}
@@ -67,7 +48,7 @@ def test_redis_down_during_accept_still_202_and_the_sweeper_sends_it_later(
     message = _row()
     assert message.status == "queued" and message.due_at is None  # Redis never took it
 
-    own_redis["proc"] = _start_redis(own_redis["port"], tmp_path)
+    own_redis["proc"] = start_redis_server(own_redis["port"], tmp_path)
     assert sweep()["queued"] == 0  # younger than a minute: it may still be on its way
     message.created_at = utcnow() - timedelta(minutes=2)
     db.session.commit()
