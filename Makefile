@@ -55,6 +55,22 @@ system-run:
 system-test:
 	$(call apt_need,redis-server,redis-server)
 	$(call apt_need,chromium,chromium)
+	$(call apt_need,/usr/sbin/knotd,knot)
+
+.PHONY: system-bench
+system-bench:
+	$(call apt_need,redis-server,redis-server)
+	if [ ! -x /usr/sbin/smtp-sink ]; then
+	  # Only smtp-sink and smtp-source are wanted, never a configured mail system.
+	  if [ "$$(id -u)" = 0 ]; then
+	    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+	  fi
+	  $(call apt_need,/usr/sbin/smtp-sink,postfix)
+	  if /usr/sbin/postfix status >/dev/null 2>&1; then
+	    echo "==> stopping the postfix daemon the package started (port 25 stays free)"
+	    /usr/sbin/postfix stop >/dev/null 2>&1 || true
+	  fi
+	fi
 
 .PHONY: run
 run: $(STAMP) system-run ## Start Redis (unless REDIS_URL is set), a worker and the web app on PORT
@@ -99,3 +115,18 @@ test: $(STAMP) system-test ## Run the whole suite on SQLite, then on PostgreSQL
 .PHONY: clean
 clean: ## Remove the virtualenv and caches (keeps instance/ data)
 	rm -rf $(VENV) .pytest_cache *.egg-info
+
+.PHONY: bench
+bench: $(STAMP) system-bench ## Send throughput into smtp-sink vs naive smtplib and smtp-source (BENCH_ARGS)
+	echo "==> send throughput on SQLite"
+	env -u BENCH_DATABASE_URL $(BIN)/python bench/send_throughput.py $(BENCH_ARGS)
+	pg_url="$${BENCH_DATABASE_URL:-}"
+	if [ -z "$$pg_url" ] && $(BIN)/python -c 'import psycopg,sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()' "$(PG_PROBE_URL)" 2>/dev/null; then
+	  pg_url="$(PG_PROBE_URL)"
+	fi
+	if [ -z "$$pg_url" ]; then
+	  echo "==> no PostgreSQL (set BENCH_DATABASE_URL or run one on 127.0.0.1:5432): SQLite only"
+	  exit 0
+	fi
+	echo "==> send throughput on PostgreSQL"
+	$(BIN)/python bench/send_throughput.py --database "$$pg_url" $(BENCH_ARGS)

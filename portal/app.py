@@ -84,6 +84,7 @@ def _register_models() -> None:
     import portal.accounts.models  # noqa: F401
     import portal.apikeys.models  # noqa: F401
     import portal.audit.models  # noqa: F401
+    import portal.domains.models  # noqa: F401
     import portal.orgs.models  # noqa: F401
     import portal.providers.models  # noqa: F401
     import portal.queue.models  # noqa: F401
@@ -97,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.api import bp as api_bp
     from portal.apikeys.views import bp as apikeys_bp
     from portal.audit.views import bp as audit_bp
+    from portal.domains.views import bp as domains_bp
     from portal.orgs.member_views import bp as members_bp
     from portal.orgs.views import bp as orgs_bp
     from portal.providers.views import bp as providers_bp
@@ -105,7 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.system.views import bp as system_bp
 
     for bp in (accounts_bp, admin_bp, apikeys_bp, audit_bp, members_bp, orgs_bp, queue_bp,
-               smtp_bp, system_bp, providers_bp):
+               smtp_bp, system_bp, providers_bp, domains_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # bearer-key authentication; no cookies, so no CSRF
     app.register_blueprint(api_bp)

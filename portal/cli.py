@@ -136,11 +136,14 @@ def worker_command(burst, fork, queues):
 
 @click.command("sweep")
 def sweep_command():
-    """Queue again any accepted message that is unqueued, stuck in sending, or due a retry."""
+    """Queue forgotten, stuck or due messages, and due sending-domain checks."""
+    from portal.domains.lifecycle import sweep_due_domain_checks
     from portal.sending.sweeper import sweep
 
     counts = sweep()
-    click.echo(f"Revived {counts['revived']} stuck message(s); queued {counts['queued']}.")
+    checks = sweep_due_domain_checks()
+    click.echo(f"Revived {counts['revived']} stuck message(s); queued {counts['queued']}; "
+               f"queued {checks} domain check(s).")
 
 
 def register_commands(app: Flask) -> None:

@@ -128,6 +128,20 @@ class Config:
                                                   "https://api.sendgrid.com")
         self.POSTROOM_RESEND_BASE_URL = env.get("POSTROOM_RESEND_BASE_URL",
                                                 "https://api.resend.com")
+        # Sending domains (portal/domains, docs/domains.md).
+        self.POSTROOM_DKIM_PREFIX = env.get("POSTROOM_DKIM_PREFIX", "pr")
+        self.POSTROOM_SPF_INCLUDE = env.get("POSTROOM_SPF_INCLUDE", "_spf.postroom.example.com")
+        self.POSTROOM_RETURN_PATH_PREFIX = env.get("POSTROOM_RETURN_PATH_PREFIX", "bounces")
+        self.POSTROOM_RETURN_PATH_HOST = env.get("POSTROOM_RETURN_PATH_HOST",
+                                                 "bounces.postroom.example.com")
+        self.POSTROOM_DNS_NAMESERVERS = [
+            n.strip() for n in env.get("POSTROOM_DNS_NAMESERVERS", "").split(",") if n.strip()]
+        self.POSTROOM_DNS_TIMEOUT = float(env.get("POSTROOM_DNS_TIMEOUT", "3"))
+        self.POSTROOM_DNS_LIFETIME = float(env.get("POSTROOM_DNS_LIFETIME", "10"))
+        self.POSTROOM_DOMAIN_VERIFY_WINDOW = float(env.get("POSTROOM_DOMAIN_VERIFY_WINDOW", "7"))
+        self.POSTROOM_DOMAIN_CHECK_MAX_MINUTES = float(
+            env.get("POSTROOM_DOMAIN_CHECK_MAX_MINUTES", "60"))
+        self.POSTROOM_DOMAIN_RECHECK_HOURS = float(env.get("POSTROOM_DOMAIN_RECHECK_HOURS", "24"))
         self.TESTING = False
         self.demand_secure_settings(production)
 

@@ -12,6 +12,7 @@ from flask import current_app, url_for
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.orgs.models import Organization
+from tests.domains.factories import make_sending_domain
 from tests.providers.factories import make_provider_account
 from tests.factories import (
     PASSWORD,
@@ -73,6 +74,7 @@ def _seed(org_b):
     make_job(org_b)
     make_smtp_config(org=org_b)
     make_provider_account(org_b, "sendgrid", enabled=True)
+    make_sending_domain(org_b, verified=True)
     _, b_key = make_api_key(org_b, scopes=["send"])
     with current_app.test_client() as b_client:
         response = b_client.post("/api/v1/messages", headers={"Authorization": f"Bearer {b_key}"},

@@ -9,6 +9,7 @@ from flask import jsonify
 
 from portal.api import bp
 from portal.apikeys.models import SCOPES
+from portal.domains.openapi import domain_paths, domain_schemas
 from portal.orgs.services import PLANS
 from portal.providers.models import PROVIDERS
 from portal.sending.api import MAX_BATCH, MAX_PAGE
@@ -182,6 +183,7 @@ ORG_PARAM = {"name": "org", "in": "query", "required": False, "schema": STRING,
              "description": "Platform keys only: the organisation's slug (or `org` in the "
                             "JSON body)."}
 
+SCHEMAS.update(domain_schemas())
 
 def _path_param(name: str, schema: dict) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": schema}
@@ -333,6 +335,7 @@ def _paths() -> dict:
             "providers", "checkProvider", "Queue a check of the saved key.", scopes=["admin"],
             params=[PROVIDER], errors=[404], ok=job_accepted,
             description="The job's result is {ok, code, message}.")},
+        **domain_paths(_operation, _json, _path_param),
     }
 
 

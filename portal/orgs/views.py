@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, request, url_for
 from flask_login import login_required
 
+from portal.domains.services import sending_identity
 from portal.extensions import db
 from portal.orgs.forms import OrgSettingsForm
 from portal.orgs.services import OrgError, update_org_settings
@@ -18,8 +19,10 @@ bp = Blueprint("orgs", __name__)
 @login_required
 def dashboard():
     """Home: what is set up in the current org, and what comes next."""
-    primary = primary_config(SmtpOwner(org_id=g.org.id)) if g.get("org") else None
-    return render("orgs/dashboard.html", smtp_primary=primary)
+    org = g.get("org")
+    return render("orgs/dashboard.html",
+                  smtp_primary=primary_config(SmtpOwner(org_id=org.id)) if org else None,
+                  sending_identity=sending_identity(org.id) if org else None)
 
 
 @bp.route("/orgs/switch", methods=["POST"])

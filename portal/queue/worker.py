@@ -38,6 +38,7 @@ def start_periodic_sweeper(app) -> threading.Thread:
     A daemon thread with its own app context (and so its own DB session); the schedule lives
     in the rows (`due_at`), so a restarted worker simply picks up where things stand.
     """
+    from portal.domains.lifecycle import sweep_due_domain_checks
     from portal.sending.providers.smtp import POOL
     from portal.sending.sweeper import sweep
 
@@ -49,6 +50,7 @@ def start_periodic_sweeper(app) -> threading.Thread:
             with app.app_context():
                 try:
                     sweep()
+                    sweep_due_domain_checks()
                     POOL.close_idle(app.config["POSTROOM_SMTP_POOL_IDLE"])
                 except Exception:  # keep sweeping after a database or Redis hiccup
                     log.exception("periodic sweep failed")

@@ -5,6 +5,7 @@ hardware EmailMessage's header registry costs more per message than the SMTP rou
 """
 from __future__ import annotations
 
+from email.charset import QP, Charset
 from email.header import Header
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
@@ -14,16 +15,21 @@ from email.utils import formataddr, formatdate
 from portal.sending.providers.base import OutgoingMessage
 
 
+# Quoted-printable keeps bodies readable (and friendlier to spam filters) than base64.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+
+
 def build_mime(message: OutgoingMessage, *, domain: str) -> MIMEMultipart | MIMEText:
     """The message as MIME; Bcc is never written into the headers."""
     if message.text and message.html:
         body = MIMEMultipart("alternative")
-        body.attach(MIMEText(message.text, "plain", "utf-8"))
-        body.attach(MIMEText(message.html, "html", "utf-8"))
+        body.attach(MIMEText(message.text, "plain", _UTF8_QP))
+        body.attach(MIMEText(message.html, "html", _UTF8_QP))
     elif message.html:
-        body = MIMEText(message.html, "html", "utf-8")
+        body = MIMEText(message.html, "html", _UTF8_QP)
     else:
-        body = MIMEText(message.text or "", "plain", "utf-8")
+        body = MIMEText(message.text or "", "plain", _UTF8_QP)
     if message.attachments:
         root = MIMEMultipart("mixed")
         root.attach(body)

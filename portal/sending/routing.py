@@ -16,8 +16,11 @@ from fnmatch import fnmatchcase
 from flask import current_app
 from sqlalchemy import select
 
+from portal.domains.names import normalise_domain
+from portal.domains.services import domain_for_from, identity_of, sending_identity
 from portal.extensions import db
 from portal.orgs.models import Organization
+from portal.providers.services import active_provider_account
 from portal.sending.providers.base import Signing
 from portal.smtp.models import SmtpConfiguration
 
@@ -58,35 +61,40 @@ def custom_smtp_allows(email_type: str) -> bool:
 
 def platform_route(org: Organization, reason: str, requested: dict | None = None
                    ) -> RouteDecision:
-    """The platform's road: from the org's active verified domain (DKIM-signed) when it has
-    one, else from POSTROOM_PLATFORM_FROM; the display name is the caller's or the org's."""
+    """The platform's road: from the org's verified domain (DKIM-signed) when it has an active
+    one — or from the caller's `from` on any of its verified domains — else from
+    POSTROOM_PLATFORM_FROM; the display name is the caller's or the org's."""
     requested = requested or {}
     name = requested.get("name") or org.name
-    identity = _sending_identity(org.id)
+    identity = _sending_identity(org.id, requested.get("email"))
     if identity is None:
         return RouteDecision(PLATFORM, reason, current_app.config["POSTROOM_PLATFORM_FROM"], name)
     wanted = requested.get("email")
-    on_domain = wanted and wanted.rsplit("@", 1)[1].lower() == identity.domain
     return RouteDecision(
-        PLATFORM, f"{reason}; from the org's verified domain", wanted if on_domain else
-        identity.from_email, name,
-        signing=Signing(identity.domain, identity.dkim_selector, identity.dkim_private_key_pem,
-                        identity.return_path))
+        PLATFORM, f"{reason}; from the org's verified domain",
+        wanted if wanted and identity.domain == _domain_of(wanted) else identity.from_email,
+        name, signing=Signing(identity.domain, identity.dkim_selector,
+                              identity.dkim_private_key_pem, identity.return_path))
 
 
-def _sending_identity(org_id: int):
+def _domain_of(email: str) -> str | None:
     try:
-        from portal.domains.services import sending_identity
-    except ImportError:  # sending domains are optional in this build
+        return normalise_domain(email.rpartition("@")[2])
+    except ValueError:
         return None
+
+
+def _sending_identity(org_id: int, requested_email: str | None):
+    """The identity to sign with: the caller's verified domain if they named one, else the
+    org's active verified domain (None: send as the platform)."""
+    if requested_email:
+        domain = domain_for_from(org_id, requested_email)
+        if domain is not None:
+            return identity_of(domain)
     return sending_identity(org_id)
 
 
 def _provider_account(org_id: int):
-    try:
-        from portal.providers.services import active_provider_account
-    except ImportError:  # the providers capability is optional in this build
-        return None
     return active_provider_account(org_id)
 
 
@@ -130,10 +138,4 @@ def decide_route(message, org: Organization, *, after_fallback: bool = False) ->
 def from_address_allowed(org_id: int, email: str) -> bool:
     """A caller's `from` must be ours to send: on a verified domain of the org, or going out
     through the org's own provider (which checks its own domains). Never sent unsigned."""
-    if _provider_account(org_id) is not None:
-        return True
-    try:
-        from portal.domains.services import domain_for_from
-    except ImportError:
-        return False
-    return domain_for_from(org_id, email) is not None
+    return _provider_account(org_id) is not None or domain_for_from(org_id, email) is not None

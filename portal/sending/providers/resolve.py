@@ -7,6 +7,8 @@ from pathlib import Path
 from flask import current_app
 
 from portal.extensions import db
+from portal.providers.models import ProviderAccount
+from portal.providers.services import provider_for as build_provider
 from portal.sending.providers.log import LogProvider
 from portal.sending.providers.smtp import SmtpProvider, params_from_url
 from portal.sending.routing import ORG_PROVIDER, PLATFORM, RouteDecision
@@ -36,10 +38,7 @@ def provider_for(decision: RouteDecision):
     if decision.route == PLATFORM:
         return platform_provider(domain)
     if decision.route == ORG_PROVIDER:
-        from portal.providers.models import ProviderAccount
-        from portal.providers.services import provider_for as build
-
-        return build(db.session.get(ProviderAccount, decision.provider_account_id),
+        return build_provider(db.session.get(ProviderAccount, decision.provider_account_id),
                      current_app.config)
     config = db.session.get(SmtpConfiguration, decision.smtp_config_id)
     return SmtpProvider(stored_params(config), transport_policy(), domain=domain)

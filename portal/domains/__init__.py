@@ -1,0 +1,1 @@
+"""Sending domains: DNS records, verification, DKIM keys and the org's sending identity."""
