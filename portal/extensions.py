@@ -1,6 +1,8 @@
 """Extension objects, created once and bound to the app in create_app()."""
 from __future__ import annotations
 
+import sqlite3
+
 from flask import current_app
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -8,7 +10,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
 from redis import Redis
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names make Alembic migrations portable between SQLite and PostgreSQL.
@@ -41,3 +44,15 @@ def redis_client() -> Redis:
         )
         current_app.extensions["postroom.redis"] = client
     return client
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    # The embedded database serves a web process and workers at once: WAL lets readers run
+    # beside the writer, and synchronous=NORMAL (safe with WAL) skips an fsync per commit.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from portal.accounts.services import find_user_by_email
 from portal.clock import utcnow
@@ -68,29 +68,54 @@ def _replay(org, key: str | None, digest: str) -> Message | None:
     return earlier
 
 
-def build_message(org, payload: dict, *, api_key_id: int | None,
-                  idempotency_key: str | None = None) -> Message:
-    """Validate and add one message with its recipients and its `queued` event (flush only)."""
+def _checked(org, payload: dict) -> tuple[dict, int | None]:
+    """The validated request and the as_user's id, or FieldError."""
     clean = validate_message(payload, _limits())
     sender = (clean["from"] or {}).get("email")
     if sender and not from_address_allowed(org.id, sender):
         raise FieldError("from.email must be on one of the organisation's verified sending "
                          "domains (Settings → Sending domains)", "from.email")
     as_user_id = _member_id(org, clean["as_user"]) if clean["as_user"] else None
-    message = Message(
-        public_id=new_public_id(), org_id=org.id, api_key_id=api_key_id,
-        idempotency_key=idempotency_key, request_hash=request_hash(payload),
-        email_type=clean["email_type"], status="queued", request=clean,
-        subject=clean["subject"], to=clean["to"], as_user_id=as_user_id, tags=clean["tags"],
-        meta=clean["metadata"], due_at=utcnow())
-    db.session.add(message)
-    db.session.flush()
-    db.session.add_all(
-        [MessageRecipient(message_id=message.id, org_id=org.id, email=email.lower(), kind=kind)
-         for kind in ("to", "cc", "bcc") for email in clean[kind]]
-        + [MessageEvent(message_id=message.id, org_id=org.id, kind="queued",
-                        detail=f"Accepted for {len(clean['to'])} recipient(s)")])
-    return message
+    return clean, as_user_id
+
+
+def _message_row(org, payload: dict, clean: dict, as_user_id, api_key_id, idempotency_key,
+                 now) -> dict:
+    return dict(public_id=new_public_id(), org_id=org.id, api_key_id=api_key_id,
+                idempotency_key=idempotency_key, request_hash=request_hash(payload),
+                email_type=clean["email_type"], status="queued", request=clean,
+                subject=clean["subject"], to=clean["to"], as_user_id=as_user_id,
+                tags=clean["tags"], meta=clean["metadata"], attempts=0, due_at=now,
+                created_at=now, updated_at=now)
+
+
+def _insert_all(org, rows: list[dict], cleans: list[dict], now) -> list[tuple[int, str]]:
+    """Three bulk INSERTs (messages, recipients, `queued` events) for any number of messages:
+    per-row statements would make accepting slower than sending."""
+    inserted = db.session.execute(
+        insert(Message).returning(Message.id, Message.public_id, sort_by_parameter_order=True),
+        rows).all()
+    recipients, events = [], []
+    for (message_id, _public_id), clean in zip(inserted, cleans):
+        recipients += [{"message_id": message_id, "org_id": org.id, "email": email.lower(),
+                        "kind": kind} for kind in ("to", "cc", "bcc") for email in clean[kind]]
+        events.append({"message_id": message_id, "org_id": org.id, "kind": "queued",
+                       "detail": f"Accepted for {len(clean['to'])} recipient(s)",
+                       "created_at": now})
+    db.session.execute(insert(MessageRecipient), recipients)
+    db.session.execute(insert(MessageEvent), events)
+    return [tuple(row) for row in inserted]
+
+
+def build_message(org, payload: dict, *, api_key_id: int | None,
+                  idempotency_key: str | None = None) -> Message:
+    """Validate and add one message with its recipients and its `queued` event (flush only)."""
+    clean, as_user_id = _checked(org, payload)
+    now = utcnow()
+    [(message_id, _public_id)] = _insert_all(
+        org, [_message_row(org, payload, clean, as_user_id, api_key_id, idempotency_key, now)],
+        [clean], now)
+    return db.session.get(Message, message_id)
 
 
 def accept_message(org, payload: dict, *, api_key_id: int | None,
@@ -106,17 +131,27 @@ def accept_message(org, payload: dict, *, api_key_id: int | None,
 
 
 def accept_batch(org, items: list, *, api_key_id: int | None) -> list[dict]:
-    """Accept every valid item; each result is {"id", "status"} or {"error"}. Caller commits."""
-    results, accepted_ids = [], []
+    """Accept every valid item; each result is {"id", "status"} or {"error"}. Caller commits.
+
+    Every item is validated first (plain Python), then all valid ones are written together.
+    """
+    now = utcnow()
+    results: list[dict] = []
+    rows, cleans, slots = [], [], []
     for index, item in enumerate(items):
         try:
-            with db.session.begin_nested():
-                message = build_message(org, item, api_key_id=api_key_id)
+            clean, as_user_id = _checked(org, item)
         except FieldError as exc:
             results.append({"index": index, "error": {"code": "invalid", "message": str(exc),
                                                       "field": exc.field}})
             continue
-        accepted_ids.append(message.id)
-        results.append({"index": index, "id": message.public_id, "status": "queued"})
-    queue_for_delivery(accepted_ids)
+        rows.append(_message_row(org, item, clean, as_user_id, api_key_id, None, now))
+        cleans.append(clean)
+        slots.append(len(results))
+        results.append({"index": index})
+    if rows:
+        inserted = _insert_all(org, rows, cleans, now)
+        for slot, (_message_id, public_id) in zip(slots, inserted):
+            results[slot].update(id=public_id, status="queued")
+        queue_for_delivery([message_id for message_id, _ in inserted])
     return results

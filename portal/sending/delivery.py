@@ -79,10 +79,10 @@ def outgoing(message: Message, decision: RouteDecision) -> OutgoingMessage:
         signing=decision.signing)
 
 
-def _attempt(message: Message, decision: RouteDecision) -> SendOutcome:
+def _attempt(message: Message, decision: RouteDecision, routes: "RouteCache") -> SendOutcome:
     message.route, message.route_reason = decision.route, decision.reason[:255]
     message.from_email, message.from_name = decision.from_email, decision.from_name
-    provider = provider_for(decision)
+    provider = routes.provider(decision)
     message.provider = provider.name
     _event(message, "attempt", f"Attempt {message.attempts} via {decision.describe()}")
     return provider.send(outgoing(message, decision))
@@ -123,6 +123,12 @@ class RouteCache:
     def __init__(self):
         self._decisions: dict[tuple, RouteDecision] = {}
         self._orgs: dict[int, Organization] = {}
+        self._providers: dict[RouteDecision, object] = {}
+
+    def provider(self, decision: RouteDecision):
+        if decision not in self._providers:
+            self._providers[decision] = provider_for(decision)
+        return self._providers[decision]
 
     def org(self, org_id: int) -> Organization:
         if org_id not in self._orgs:
@@ -148,18 +154,18 @@ def send_claimed(message: Message, routes: RouteCache) -> str:
                               "configuration; mail sent as them is never sent another way.",
                               SERVER, "no_personal_smtp")
     else:
-        outcome = _attempt(message, decision)
+        outcome = _attempt(message, decision, routes)
         if decision.route == ORG_PROVIDER and outcome.code.startswith("http_5"):
             # A provider's 5xx is often a blip: one quick retry before leaving the org's road.
             time.sleep(QUICK_RETRY_SECONDS)
-            outcome = _attempt(message, decision)
+            outcome = _attempt(message, decision, routes)
         if not outcome.sent and outcome.scope == SERVER and decision.may_fall_back:
             _event(message, "fallback", f"{decision.route} failed ({outcome.detail}); "
                                         "falling back to the platform once")
-            outcome = _attempt(message, routes.decide(message, after_fallback=True))
+            outcome = _attempt(message, routes.decide(message, after_fallback=True), routes)
     _finish(message, outcome)
-    log.info("message %s org=%s route=%s status=%s", message.public_id, message.org_id,
-             message.route, message.status)
+    log.debug("message %s org=%s route=%s status=%s", message.public_id, message.org_id,
+              message.route, message.status)
     return message.status
 
 
@@ -190,6 +196,7 @@ def deliver_messages(message_ids: list[int]) -> dict:
             status = "error"
         counts[status] = counts.get(status, 0) + 1
     db.session.commit()
+    log.info("delivered a batch of %d: %s", len(message_ids), counts)
     return counts
 
 

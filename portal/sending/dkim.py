@@ -24,7 +24,11 @@ def _traditional_pem(pem: bytes) -> bytes:
 
 def render_signed(mime, signing: Signing) -> bytes:
     """The message as wire bytes (CRLF) with a DKIM-Signature header in front."""
-    raw = mime.as_bytes(policy=WIRE_POLICY)
+    return sign_wire(mime.as_bytes(policy=WIRE_POLICY), signing)
+
+
+def sign_wire(raw: bytes, signing: Signing) -> bytes:
+    """Put a DKIM-Signature in front of wire bytes (CRLF line ends)."""
     header_block = raw.split(b"\r\n\r\n", 1)[0].lower()
     present = [name for name in SIGNED_HEADERS
                if header_block.startswith(name + b":") or b"\r\n" + name + b":" in header_block]

@@ -209,3 +209,17 @@ def test_two_workers_never_send_one_message_twice(client, api, relay, drain):
     assert claim(message.id) is True
     assert claim(message.id) is False  # the second worker finds it taken
     db.session.rollback()
+
+
+def test_bodies_and_long_recipient_lists_survive_the_wire(client, api, relay, drain):
+    text = "Grüße aus Köln — 25 € — " + "lange Zeile " * 40
+    to = [f"patient{n}@example.com" for n in range(40)]
+    send(client, api, to=to, text=text, html=f"<p>{text}</p>")
+    drain()
+    [received] = relay.messages
+    assert all(len(line) <= 998 for line in received.content.split(b"\r\n"))
+    parsed = email.message_from_bytes(received.content)
+    assert [a.strip() for a in parsed["To"].replace("\r\n", "").split(",")] == to
+    plain, html = [p for p in parsed.walk() if p.get_content_maintype() == "text"]
+    assert plain.get_payload(decode=True).decode("utf-8") == text
+    assert html.get_payload(decode=True).decode("utf-8") == f"<p>{text}</p>"

@@ -9,8 +9,8 @@ import threading
 import time
 from urllib.parse import unquote, urlsplit
 
-from portal.sending.dkim import render_signed
-from portal.sending.mime import build_mime
+from portal.sending.dkim import sign_wire
+from portal.sending.wire import render_wire
 from portal.sending.providers.base import (
     MESSAGE,
     PERMANENT,
@@ -33,14 +33,20 @@ class SmtpPool:
         self._connections: dict[tuple, SmtpConnection] = {}
         self._lock = threading.Lock()
 
-    def connection(self, params: ConnectionParams, policy: TransportPolicy) -> SmtpConnection:
-        key = (params.host, params.port, params.security, params.username,
-               params.fingerprint())
+    def connection(self, params: ConnectionParams, policy: TransportPolicy,
+                   key: tuple | None = None) -> SmtpConnection:
+        key = key or self.key_for(params)
         with self._lock:
             connection = self._connections.get(key)
             if connection is None:
                 connection = self._connections[key] = SmtpConnection(params, policy)
             return connection
+
+    @staticmethod
+    def key_for(params: ConnectionParams) -> tuple:
+        # The fingerprint keeps a changed password from reusing a session signed in with the old.
+        return (params.host, params.port, params.security, params.username,
+                params.fingerprint())
 
     def close_idle(self, idle_seconds: float) -> None:
         cutoff = time.monotonic() - idle_seconds
@@ -83,11 +89,13 @@ class SmtpProvider:
     def __init__(self, params: ConnectionParams, policy: TransportPolicy, *, pool: SmtpPool = POOL,
                  domain: str = "postroom.local"):
         self.params, self.policy, self.pool, self.domain = params, policy, pool, domain
+        self._pool_key = pool.key_for(params)
 
     def send(self, message: OutgoingMessage) -> SendOutcome:
-        mime = build_mime(message, domain=self.domain)
-        payload = render_signed(mime, message.signing) if message.signing else mime
-        connection = self.pool.connection(self.params, self.policy)
+        payload = render_wire(message, domain=self.domain)
+        if message.signing:
+            payload = sign_wire(payload, message.signing)
+        connection = self.pool.connection(self.params, self.policy, self._pool_key)
         result = connection.send(payload, sender=message.envelope_sender,
                                  recipients=message.recipients)
         return classify_delivery(result)
