@@ -11,7 +11,6 @@ import hmac
 import json
 import logging
 import smtplib
-import socket
 import ssl
 import time
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from portal.smtp.guard import HostRefused, check_port, resolve_host
+from portal.smtp.pinned import PinnedSMTP
 # The results and the wording of failures live in outcomes; they are re-exported here so that
 # callers keep importing everything SMTP-facing from this one module.
 from portal.smtp.outcomes import (
@@ -155,13 +155,14 @@ def deliver(params: ConnectionParams, policy: TransportPolicy,
     return result
 
 
-def _send_on(smtp: "_PinnedSMTP", attempt: "_Attempt",
+def _send_on(smtp: "PinnedSMTP", attempt: "_Attempt",
              message: email.message.Message | bytes, sender: str,
              recipients: list[str]) -> DeliveryResult:
     """One MAIL/RCPT/DATA exchange on an open session; connection errors propagate."""
     try:
         if isinstance(message, bytes):  # already rendered (and DKIM-signed): send as is
-            refused = attempt.decode_refused(smtp.sendmail(sender, recipients, message))
+            refused = attempt.decode_refused(
+                smtp.pipelined_sendmail(sender, recipients, message))
         else:
             refused = attempt.decode_refused(
                 smtp.send_message(message, from_addr=sender, to_addrs=recipients))
@@ -287,52 +288,6 @@ class _Attempt:
                 for rcpt, (code, text) in refused.items()}
 
 
-class _PinnedSMTP(smtplib.SMTP):
-    """smtplib.SMTP that connects only to the addresses the guard checked.
-
-    smtplib's connect() leaves self._host as given to __init__, and starttls() hands it to TLS
-    as the server name, so it is set here to the original host name.
-    """
-
-    def __init__(self, host: str, addresses: list[str], attempt: _Attempt, *,
-                 implicit_tls: ssl.SSLContext | None, local_hostname: str | None):
-        self._addresses, self._attempt, self._implicit_tls = addresses, attempt, implicit_tls
-        super().__init__(local_hostname=local_hostname, timeout=attempt.connect_timeout)
-        self._host = host
-
-    def _get_socket(self, host, port, timeout):
-        error: OSError = ConnectionRefusedError("no address to connect to")
-        for address in self._addresses:
-            limit = self._attempt.timeout()
-            try:
-                sock = socket.create_connection((address, port), limit)
-            except OSError as exc:  # refused or unreachable: the next address may answer
-                error = exc
-                continue
-            self._attempt.connected = True
-            if self._implicit_tls is None:
-                return sock
-            try:
-                return self._implicit_tls.wrap_socket(sock, server_hostname=self._host)
-            except BaseException:
-                sock.close()
-                raise
-        raise error
-
-    # Arming the socket before every write and read keeps the whole exchange within the deadline.
-    def send(self, s):
-        if self.sock is not None:
-            self.sock.settimeout(self._attempt.timeout())
-        super().send(s)
-
-    def getreply(self):
-        if self.sock is not None:
-            self.sock.settimeout(self._attempt.timeout())
-        code, text = super().getreply()
-        self._attempt.reply = self._attempt.format(code, text)
-        return code, text
-
-
 @contextmanager
 def _session(params: ConnectionParams, policy: TransportPolicy, attempt: _Attempt):
     """A connected, encrypted (unless 'none') and signed-in SMTP session; QUIT at the end."""
@@ -344,7 +299,7 @@ def _session(params: ConnectionParams, policy: TransportPolicy, attempt: _Attemp
     check_port(params.port, policy.allowed_ports)
     addresses = resolve_host(params.host, params.port, allow_private=policy.allow_private)
     context = None if params.security == "none" else _tls_context(params.ca_pem)
-    smtp = _PinnedSMTP(params.host, addresses, attempt, local_hostname=policy.ehlo_name,
+    smtp = PinnedSMTP(params.host, addresses, attempt, local_hostname=policy.ehlo_name,
                        implicit_tls=context if params.security == "tls" else None)
     talking = False  # whether the server still expects commands, so that QUIT is worth sending
     try:
@@ -385,7 +340,7 @@ def _tls_context(ca_pem: str | None) -> ssl.SSLContext:
     return context
 
 
-def _start_tls(smtp: _PinnedSMTP, context: ssl.SSLContext, attempt: _Attempt) -> None:
+def _start_tls(smtp: PinnedSMTP, context: ssl.SSLContext, attempt: _Attempt) -> None:
     # Going on without STARTTLS would send everything in clear text: refuse, never downgrade.
     if not smtp.has_extn("starttls"):
         raise _Failure("starttls_unsupported", "The server does not offer STARTTLS, so the "
@@ -402,7 +357,7 @@ def _start_tls(smtp: _PinnedSMTP, context: ssl.SSLContext, attempt: _Attempt) ->
         raise _Failure("unexpected_reply", "The server did not answer EHLO after STARTTLS.")
 
 
-def _sign_in(smtp: _PinnedSMTP, params: ConnectionParams) -> None:
+def _sign_in(smtp: PinnedSMTP, params: ConnectionParams) -> None:
     if not smtp.has_extn("auth"):
         raise _Failure("auth_unsupported", "The server does not offer sign-in (SMTP AUTH) on "
                        "this connection. Remove the username, or check the port and security.")

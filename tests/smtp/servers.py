@@ -130,7 +130,8 @@ class RecordingHandler:
         session.host_name = hostname  # the 5-argument hook must record it itself
         if not self.advertise_auth:
             responses = [line for line in responses if not line[4:].upper().startswith("AUTH")]
-        return responses
+        # aiosmtpd reads pipelined commands fine but does not say so; say it, as real servers do.
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
