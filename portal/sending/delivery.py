@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, update
+from sqlalchemy import insert, or_, update
 
 from portal.clock import utcnow
 from portal.extensions import db
@@ -62,8 +62,9 @@ def claim(message_id: int) -> bool:
 
 
 def _event(message: Message, kind: str, detail: str) -> None:
-    db.session.add(MessageEvent(message_id=message.id, org_id=message.org_id, kind=kind,
-                                detail=detail[:1000]))
+    # Collected on the (detached) message and written in bulk with the batch's outcomes.
+    message.new_events.append({"message_id": message.id, "org_id": message.org_id,
+                               "kind": kind, "detail": detail[:1000], "created_at": utcnow()})
 
 
 def outgoing(message: Message, decision: RouteDecision) -> OutgoingMessage:
@@ -184,20 +185,41 @@ def deliver_messages(message_ids: list[int]) -> dict:
     messages = db.session.scalars(db.select(Message).where(Message.id.in_(claimed))
                                   .order_by(Message.id)
                                   .execution_options(populate_existing=True)).all()
+    # Detached, the rows are plain objects: their outcomes are written below in two bulk
+    # statements rather than one UPDATE and several INSERTs per message.
+    db.session.expunge_all()
     routes = RouteCache()
+    done = []
     for message in messages:
+        message.new_events = []
         try:
             status = send_claimed(message, routes)
+            done.append(message)
         except Exception:
             # One bad message must not hold up the rest; its claim runs out and the sweeper
             # queues it again.
             log.exception("delivery of message %s failed unexpectedly", message.public_id)
-            db.session.expunge(message)
             status = "error"
         counts[status] = counts.get(status, 0) + 1
+    _record(done)
     db.session.commit()
     log.info("delivered a batch of %d: %s", len(message_ids), counts)
     return counts
+
+
+def _record(messages: list[Message]) -> None:
+    """Write the outcomes of a batch: one executemany UPDATE by id, one bulk INSERT of events."""
+    if not messages:
+        return
+    now = utcnow()
+    db.session.execute(update(Message), [
+        {"id": m.id, "status": m.status, "route": m.route, "route_reason": m.route_reason,
+         "provider": m.provider, "from_email": m.from_email, "from_name": m.from_name,
+         "provider_message_id": m.provider_message_id, "error": m.error, "due_at": m.due_at,
+         "sent_at": m.sent_at, "updated_at": now} for m in messages])
+    events = [event for m in messages for event in m.new_events]
+    if events:
+        db.session.execute(insert(MessageEvent), events)
 
 
 def deliver_message(message_id: int) -> str | None:

@@ -48,8 +48,10 @@ class PinnedSMTP(smtplib.SMTP):
         if not self.has_extn("pipelining") or not all(
                 address.isascii() for address in (sender, *recipients)):
             return self.sendmail(sender, recipients, data)
-        commands = [f"MAIL FROM:{smtplib.quoteaddr(sender)}"]
-        commands += [f"RCPT TO:{smtplib.quoteaddr(address)}" for address in recipients]
+        # Addresses reaching here were validated on accept; smtplib.quoteaddr's re-parsing of
+        # each one showed up in profiles.
+        commands = [f"MAIL FROM:<{sender}>"]
+        commands += [f"RCPT TO:<{address}>" for address in recipients]
         self.send(CRLF.join(commands + ["DATA"]) + CRLF)
         mail_code, mail_reply = self.getreply()
         replies = [self.getreply() for _ in recipients]
