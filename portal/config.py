@@ -121,7 +121,7 @@ class Config:
         self.POSTROOM_MAX_RECIPIENTS = int(env.get("POSTROOM_MAX_RECIPIENTS", "50"))
         self.POSTROOM_SEND_MAX_ATTEMPTS = int(env.get("POSTROOM_SEND_MAX_ATTEMPTS", "6"))
         self.POSTROOM_RETRY_BASE_SECONDS = float(env.get("POSTROOM_RETRY_BASE_SECONDS", "60"))
-        self.POSTROOM_SEND_BATCH = int(env.get("POSTROOM_SEND_BATCH", "50"))
+        self.POSTROOM_SEND_BATCH = int(env.get("POSTROOM_SEND_BATCH", "200"))
         self.POSTROOM_SWEEP_INTERVAL = float(env.get("POSTROOM_SWEEP_INTERVAL", "15"))
         self.POSTROOM_SMTP_POOL_IDLE = float(env.get("POSTROOM_SMTP_POOL_IDLE", "60"))
         self.POSTROOM_SENDGRID_BASE_URL = env.get("POSTROOM_SENDGRID_BASE_URL",

@@ -14,10 +14,12 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import insert, or_, update
+from sqlalchemy.orm import defer
 
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.orgs.models import Organization
+from portal.sending.dispatch import queue_for_delivery
 from portal.sending.models import Message, MessageEvent
 from portal.sending.providers.base import (
     PERMANENT,
@@ -182,16 +184,26 @@ def deliver_messages(message_ids: list[int]) -> dict:
     counts: dict[str, int] = {"skipped": len(message_ids) - len(claimed)}
     if not claimed:
         return counts
-    messages = db.session.scalars(db.select(Message).where(Message.id.in_(claimed))
-                                  .order_by(Message.id)
-                                  .execution_options(populate_existing=True)).all()
+    messages = db.session.scalars(
+        db.select(Message).where(Message.id.in_(claimed)).order_by(Message.id)
+        # Copies of the request's own fields, kept for the log's filters: not needed here.
+        .options(defer(Message.to), defer(Message.tags), defer(Message.meta))
+        .execution_options(populate_existing=True)).all()
     # Detached, the rows are plain objects: their outcomes are written below in two bulk
     # statements rather than one UPDATE and several INSERTs per message.
     db.session.expunge_all()
     routes = RouteCache()
-    done = []
+    done, handed_back = [], []
+    deadline = time.monotonic() + current_app.config["RQ_JOB_TIMEOUT"] / 2
     for message in messages:
         message.new_events = []
+        if time.monotonic() > deadline:
+            # Slow servers ate the job's time: give the rest back rather than let RQ kill
+            # the job mid-send (which would leave them to the sweeper and risk duplicates).
+            message.status, message.due_at = "queued", utcnow()
+            message.attempts -= 1
+            handed_back.append(message)
+            continue
         try:
             status = send_claimed(message, routes)
             done.append(message)
@@ -201,7 +213,10 @@ def deliver_messages(message_ids: list[int]) -> dict:
             log.exception("delivery of message %s failed unexpectedly", message.public_id)
             status = "error"
         counts[status] = counts.get(status, 0) + 1
-    _record(done)
+    _record(done + handed_back)
+    if handed_back:
+        counts["handed_back"] = len(handed_back)
+        queue_for_delivery([m.id for m in handed_back])
     db.session.commit()
     log.info("delivered a batch of %d: %s", len(message_ids), counts)
     return counts
@@ -213,7 +228,8 @@ def _record(messages: list[Message]) -> None:
         return
     now = utcnow()
     db.session.execute(update(Message), [
-        {"id": m.id, "status": m.status, "route": m.route, "route_reason": m.route_reason,
+        {"id": m.id, "status": m.status, "attempts": m.attempts, "route": m.route,
+         "route_reason": m.route_reason,
          "provider": m.provider, "from_email": m.from_email, "from_name": m.from_name,
          "provider_message_id": m.provider_message_id, "error": m.error, "due_at": m.due_at,
          "sent_at": m.sent_at, "updated_at": now} for m in messages])

@@ -223,3 +223,24 @@ def test_bodies_and_long_recipient_lists_survive_the_wire(client, api, relay, dr
     plain, html = [p for p in parsed.walk() if p.get_content_maintype() == "text"]
     assert plain.get_payload(decode=True).decode("utf-8") == text
     assert html.get_payload(decode=True).decode("utf-8") == f"<p>{text}</p>"
+
+
+def test_a_job_out_of_time_hands_the_rest_back_to_the_queue(app, client, api, relay, drain):
+    from portal.sending.delivery import deliver_messages
+
+    for n in range(3):
+        send(client, api, to=[f"p{n}@example.com"])
+    ids = db.session.scalars(db.select(Message.id).order_by(Message.id)).all()
+    app.config["RQ_JOB_TIMEOUT"], original = 0, app.config["RQ_JOB_TIMEOUT"]
+    try:
+        with app.app_context():
+            counts = deliver_messages(ids)  # a job whose time is already up
+    finally:
+        app.config["RQ_JOB_TIMEOUT"] = original
+    assert counts["handed_back"] == 3 and relay.messages == []
+    db.session.commit()
+    assert set(db.session.scalars(db.select(Message.status))) == {"queued"}
+    assert set(db.session.scalars(db.select(Message.attempts))) == {0}
+    drain()  # the handed-back messages were queued again
+    db.session.commit()
+    assert set(db.session.scalars(db.select(Message.status))) == {"sent"}
