@@ -223,22 +223,25 @@ def deliver_messages(message_ids: list[int]) -> dict:
 
 
 def _record(messages: list[Message]) -> None:
-    """Write the outcomes of a batch: one executemany UPDATE by id, one bulk INSERT of events."""
+    """Write the outcomes of a batch: messages with the same outcome share one UPDATE (a batch
+    to one server is usually a single statement), and the events go in one bulk INSERT."""
     if not messages:
         return
     now = utcnow()
-    db.session.execute(update(Message), [
-        {"id": m.id, "status": m.status, "attempts": m.attempts, "route": m.route,
-         "route_reason": m.route_reason,
-         "provider": m.provider, "from_email": m.from_email, "from_name": m.from_name,
-         "provider_message_id": m.provider_message_id, "error": m.error, "due_at": m.due_at,
-         "sent_at": m.sent_at, "updated_at": now} for m in messages])
+    groups: dict[tuple, list[int]] = {}
+    for m in messages:
+        values = (("status", m.status), ("attempts", m.attempts), ("route", m.route),
+                  ("route_reason", m.route_reason), ("provider", m.provider),
+                  ("from_email", m.from_email), ("from_name", m.from_name),
+                  ("provider_message_id", m.provider_message_id), ("error", m.error),
+                  ("due_at", m.due_at),
+                  # When the outcome was recorded: at most a job's duration after the send.
+                  ("sent_at", now if m.status == "sent" else None))
+        groups.setdefault(values, []).append(m.id)
+    for values, ids in groups.items():
+        db.session.execute(update(Message).where(Message.id.in_(ids))
+                           .values(**dict(values), updated_at=now)
+                           .execution_options(synchronize_session=False))
     events = [event for m in messages for event in m.new_events]
     if events:
         db.session.execute(insert(MessageEvent), events)
-
-
-def deliver_message(message_id: int) -> str | None:
-    """Deliver one message (tests and tools); None when it was not ours to send."""
-    counts = deliver_messages([message_id])
-    return next((status for status in counts if status != "skipped" and counts[status]), None)
