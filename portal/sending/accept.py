@@ -17,6 +17,7 @@ from portal.accounts.services import find_user_by_email
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.orgs.models import Membership
+from portal.sending.bulk import insert_rows, reserve_ids
 from portal.sending.dispatch import queue_for_delivery
 from portal.sending.models import Message, MessageEvent, MessageRecipient
 from portal.sending.routing import from_address_allowed
@@ -90,11 +91,18 @@ def _message_row(org, payload: dict, clean: dict, as_user_id, api_key_id, idempo
 
 
 def _insert_all(org, rows: list[dict], cleans: list[dict], now) -> list[tuple[int, str]]:
-    """Three bulk INSERTs (messages, recipients, `queued` events) for any number of messages:
+    """Three bulk writes (messages, recipients, `queued` events) for any number of messages:
     per-row statements would make accepting slower than sending."""
-    inserted = db.session.execute(
-        insert(Message).returning(Message.id, Message.public_id, sort_by_parameter_order=True),
-        rows).all()
+    ids = reserve_ids(Message, len(rows))
+    if ids is not None:
+        for row, message_id in zip(rows, ids):
+            row["id"] = message_id
+        insert_rows(Message, rows)
+        inserted = [(row["id"], row["public_id"]) for row in rows]
+    else:
+        inserted = db.session.execute(
+            insert(Message).returning(Message.id, Message.public_id,
+                                      sort_by_parameter_order=True), rows).all()
     recipients, events = [], []
     for (message_id, _public_id), clean in zip(inserted, cleans):
         recipients += [{"message_id": message_id, "org_id": org.id, "email": email.lower(),
@@ -102,8 +110,8 @@ def _insert_all(org, rows: list[dict], cleans: list[dict], now) -> list[tuple[in
         events.append({"message_id": message_id, "org_id": org.id, "kind": "queued",
                        "detail": f"Accepted for {len(clean['to'])} recipient(s)",
                        "created_at": now})
-    db.session.execute(insert(MessageRecipient), recipients)
-    db.session.execute(insert(MessageEvent), events)
+    insert_rows(MessageRecipient, recipients)
+    insert_rows(MessageEvent, events)
     return [tuple(row) for row in inserted]
 
 

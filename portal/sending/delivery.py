@@ -13,12 +13,13 @@ import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import insert, or_, update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import defer
 
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.orgs.models import Organization
+from portal.sending.bulk import insert_rows, relax_durability
 from portal.sending.dispatch import queue_for_delivery
 from portal.sending.models import Message, MessageEvent
 from portal.sending.providers.base import (
@@ -179,6 +180,7 @@ def deliver_messages(message_ids: list[int]) -> dict:
     crash leaves `sending` rows for the sweeper); the outcomes are written in one transaction
     at the end (a crash before it means those messages are sent again: at least once).
     """
+    relax_durability()
     claimed = claim_many(message_ids)
     db.session.commit()
     counts: dict[str, int] = {"skipped": len(message_ids) - len(claimed)}
@@ -213,6 +215,7 @@ def deliver_messages(message_ids: list[int]) -> dict:
             log.exception("delivery of message %s failed unexpectedly", message.public_id)
             status = "error"
         counts[status] = counts.get(status, 0) + 1
+    relax_durability()
     _record(done + handed_back)
     if handed_back:
         counts["handed_back"] = len(handed_back)
@@ -242,6 +245,4 @@ def _record(messages: list[Message]) -> None:
         db.session.execute(update(Message).where(Message.id.in_(ids))
                            .values(**dict(values), updated_at=now)
                            .execution_options(synchronize_session=False))
-    events = [event for m in messages for event in m.new_events]
-    if events:
-        db.session.execute(insert(MessageEvent), events)
+    insert_rows(MessageEvent, [event for m in messages for event in m.new_events])
