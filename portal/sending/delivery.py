@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import or_, update
-from sqlalchemy.orm import defer
 
 from portal.clock import utcnow
 from portal.extensions import db
@@ -42,21 +41,27 @@ def _claimable(now):
                (Message.status == "deferred") & (Message.due_at <= now))
 
 
-def claim_many(message_ids: list[int]) -> list[int]:
-    """Take these messages for sending in one conditional UPDATE; returns the ids we got.
+def claim_messages(message_ids: list[int]) -> list[Message]:
+    """Take these messages for sending in one conditional UPDATE … RETURNING; returns the rows
+    we got (already claimed, in id order).
 
     Rows another worker holds, or that are not due, are left alone: two workers can never both
     send one message.
     """
     now = utcnow()
     lock_until = now + timedelta(seconds=current_app.config["RQ_JOB_TIMEOUT"])
-    result = db.session.execute(
+    claimed = db.session.scalars(
         update(Message).where(Message.id.in_(message_ids), _claimable(now))
         .values(status="sending", attempts=Message.attempts + 1, due_at=lock_until,
                 updated_at=now)
-        .returning(Message.id)
-        .execution_options(synchronize_session=False))
-    return sorted(result.scalars().all())
+        .returning(Message),
+        execution_options={"synchronize_session": False, "populate_existing": True}).all()
+    return sorted(claimed, key=lambda message: message.id)
+
+
+def claim_many(message_ids: list[int]) -> list[int]:
+    """Take these messages for sending; returns the ids we got (see claim_messages)."""
+    return [message.id for message in claim_messages(message_ids)]
 
 
 def claim(message_id: int) -> bool:
@@ -181,19 +186,14 @@ def deliver_messages(message_ids: list[int]) -> dict:
     at the end (a crash before it means those messages are sent again: at least once).
     """
     relax_durability()
-    claimed = claim_many(message_ids)
-    db.session.commit()
-    counts: dict[str, int] = {"skipped": len(message_ids) - len(claimed)}
-    if not claimed:
-        return counts
-    messages = db.session.scalars(
-        db.select(Message).where(Message.id.in_(claimed)).order_by(Message.id)
-        # Copies of the request's own fields, kept for the log's filters: not needed here.
-        .options(defer(Message.to), defer(Message.tags), defer(Message.meta))
-        .execution_options(populate_existing=True)).all()
-    # Detached, the rows are plain objects: their outcomes are written below in two bulk
-    # statements rather than one UPDATE and several INSERTs per message.
+    messages = claim_messages(message_ids)
+    # Detached, the claimed rows are plain objects that survive the commit; their outcomes are
+    # written below in bulk rather than one UPDATE and several INSERTs per message.
     db.session.expunge_all()
+    db.session.commit()
+    counts: dict[str, int] = {"skipped": len(message_ids) - len(messages)}
+    if not messages:
+        return counts
     routes = RouteCache()
     done, handed_back = [], []
     deadline = time.monotonic() + current_app.config["RQ_JOB_TIMEOUT"] / 2
