@@ -59,14 +59,9 @@ def claim_messages(message_ids: list[int]) -> list[Message]:
     return sorted(claimed, key=lambda message: message.id)
 
 
-def claim_many(message_ids: list[int]) -> list[int]:
-    """Take these messages for sending; returns the ids we got (see claim_messages)."""
-    return [message.id for message in claim_messages(message_ids)]
-
-
 def claim(message_id: int) -> bool:
-    """Take one message for sending (see claim_many)."""
-    return claim_many([message_id]) == [message_id]
+    """Take one message for sending (see claim_messages)."""
+    return [m.id for m in claim_messages([message_id])] == [message_id]
 
 
 def _event(message: Message, kind: str, detail: str) -> None:
