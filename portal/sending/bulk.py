@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import JSON, insert, text
+from sqlalchemy import JSON, Integer, any_, insert, literal, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal.extensions import db
 
@@ -36,6 +37,15 @@ def insert_rows(model, rows: list[dict]) -> None:
             for row in rows:
                 copy.write_row([json.dumps(row[key]) if is_json and row[key] is not None
                                 else row[key] for key, is_json in zip(keys, as_json)])
+
+
+def id_in(column, ids: list[int]):
+    """`column IN (ids…)`; on PostgreSQL `column = ANY(array)` with one parameter, since a
+    statement with hundreds of placeholders is parsed afresh by psycopg and the server each
+    time, where the short one is cached and planned once."""
+    if is_postgresql():
+        return column == any_(literal(list(ids), ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def reserve_ids(model, count: int) -> list[int] | None:

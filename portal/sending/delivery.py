@@ -1,8 +1,6 @@
-"""Delivering one message: claim it, route it, send it, and record what happened.
+"""Delivering a batch: claim it, route and send each message, and record what happened.
 
-A message is claimed with one conditional UPDATE (queued/due-deferred → sending), so two
-workers can never both send it. A worker that dies mid-send leaves `sending` with a lock time
-in `due_at`; the sweeper puts it back in the queue once that time has passed.
+Claiming and recording live in claims.py; this module decides, sends, retries and falls back.
 """
 from __future__ import annotations
 
@@ -13,14 +11,18 @@ import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, update
 
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.orgs.models import Organization
-from portal.sending.bulk import insert_rows, relax_durability
+from portal.sending.bulk import relax_durability
+from portal.sending.claims import (
+    ClaimedMessage,
+    add_event,
+    claim_messages,
+    record_outcomes,
+)
 from portal.sending.dispatch import queue_for_delivery
-from portal.sending.models import Message, MessageEvent
 from portal.sending.providers.base import (
     PERMANENT,
     SERVER,
@@ -36,41 +38,7 @@ QUICK_RETRY_SECONDS = 0.5
 FALLBACK_REASON = "fallback"
 
 
-def _claimable(now):
-    return or_(Message.status == "queued",
-               (Message.status == "deferred") & (Message.due_at <= now))
-
-
-def claim_messages(message_ids: list[int]) -> list[Message]:
-    """Take these messages for sending in one conditional UPDATE … RETURNING; returns the rows
-    we got (already claimed, in id order).
-
-    Rows another worker holds, or that are not due, are left alone: two workers can never both
-    send one message.
-    """
-    now = utcnow()
-    lock_until = now + timedelta(seconds=current_app.config["RQ_JOB_TIMEOUT"])
-    claimed = db.session.scalars(
-        update(Message).where(Message.id.in_(message_ids), _claimable(now))
-        .values(status="sending", attempts=Message.attempts + 1, due_at=lock_until,
-                updated_at=now)
-        .returning(Message),
-        execution_options={"synchronize_session": False, "populate_existing": True}).all()
-    return sorted(claimed, key=lambda message: message.id)
-
-
-def claim(message_id: int) -> bool:
-    """Take one message for sending (see claim_messages)."""
-    return [m.id for m in claim_messages([message_id])] == [message_id]
-
-
-def _event(message: Message, kind: str, detail: str) -> None:
-    # Collected on the (detached) message and written in bulk with the batch's outcomes.
-    message.new_events.append({"message_id": message.id, "org_id": message.org_id,
-                               "kind": kind, "detail": detail[:1000], "created_at": utcnow()})
-
-
-def outgoing(message: Message, decision: RouteDecision) -> OutgoingMessage:
+def outgoing(message: ClaimedMessage, decision: RouteDecision) -> OutgoingMessage:
     request = message.request
     return OutgoingMessage(
         message_id=message.public_id, from_email=decision.from_email,
@@ -83,12 +51,13 @@ def outgoing(message: Message, decision: RouteDecision) -> OutgoingMessage:
         signing=decision.signing)
 
 
-def _attempt(message: Message, decision: RouteDecision, routes: "RouteCache") -> SendOutcome:
+def _attempt(message: ClaimedMessage, decision: RouteDecision,
+             routes: "RouteCache") -> SendOutcome:
     message.route, message.route_reason = decision.route, decision.reason[:255]
     message.from_email, message.from_name = decision.from_email, decision.from_name
     provider = routes.provider(decision)
     message.provider = provider.name
-    _event(message, "attempt", f"Attempt {message.attempts} via {decision.describe()}")
+    add_event(message, "attempt", f"Attempt {message.attempts} via {decision.describe()}")
     return provider.send(outgoing(message, decision))
 
 
@@ -99,13 +68,13 @@ def retry_delay(attempt: int, retry_after: float | None) -> float:
     return max(delay, retry_after or 0)
 
 
-def _finish(message: Message, outcome: SendOutcome) -> None:
+def _finish(message: ClaimedMessage, outcome: SendOutcome) -> None:
     now = utcnow()
     if outcome.sent:
-        message.status, message.sent_at, message.due_at = "sent", now, None
+        message.status, message.due_at = "sent", None
         message.provider_message_id = outcome.provider_message_id
         message.error = None
-        _event(message, "sent", outcome.detail)
+        add_event(message, "sent", outcome.detail)
         return
     message.error = outcome.detail
     give_up = outcome.status == PERMANENT or \
@@ -114,11 +83,11 @@ def _finish(message: Message, outcome: SendOutcome) -> None:
         message.status, message.due_at = "failed", None
         why = "permanent failure" if outcome.status == PERMANENT else \
             f"gave up after {message.attempts} attempts"
-        _event(message, "failed", f"{why}: {outcome.detail}")
+        add_event(message, "failed", f"{why}: {outcome.detail}")
     else:
         delay = retry_delay(message.attempts, outcome.retry_after)
         message.status, message.due_at = "deferred", now + timedelta(seconds=delay)
-        _event(message, "deferred", f"retry in {round(delay)} s: {outcome.detail}")
+        add_event(message, "deferred", f"retry in {round(delay)} s: {outcome.detail}")
 
 
 class RouteCache:
@@ -139,7 +108,7 @@ class RouteCache:
             self._orgs[org_id] = db.session.get(Organization, org_id)
         return self._orgs[org_id]
 
-    def decide(self, message: Message, *, after_fallback: bool) -> RouteDecision:
+    def decide(self, message: ClaimedMessage, *, after_fallback: bool) -> RouteDecision:
         key = (message.org_id, message.as_user_id, message.email_type, after_fallback,
                repr(sorted((message.request.get("from") or {}).items())))
         if key not in self._decisions:
@@ -148,7 +117,7 @@ class RouteCache:
         return self._decisions[key]
 
 
-def send_claimed(message: Message, routes: RouteCache) -> str:
+def send_claimed(message: ClaimedMessage, routes: RouteCache) -> str:
     """Route and send one claimed message (falling back once when the org's own route fails),
     then record the outcome on the row. Flushes nothing itself; the caller commits."""
     fell_back = (message.route_reason or "").startswith(FALLBACK_REASON)
@@ -164,7 +133,7 @@ def send_claimed(message: Message, routes: RouteCache) -> str:
             time.sleep(QUICK_RETRY_SECONDS)
             outcome = _attempt(message, decision, routes)
         if not outcome.sent and outcome.scope == SERVER and decision.may_fall_back:
-            _event(message, "fallback", f"{decision.route} failed ({outcome.detail}); "
+            add_event(message, "fallback", f"{decision.route} failed ({outcome.detail}); "
                                         "falling back to the platform once")
             outcome = _attempt(message, routes.decide(message, after_fallback=True), routes)
     _finish(message, outcome)
@@ -182,9 +151,6 @@ def deliver_messages(message_ids: list[int]) -> dict:
     """
     relax_durability()
     messages = claim_messages(message_ids)
-    # Detached, the claimed rows are plain objects that survive the commit; their outcomes are
-    # written below in bulk rather than one UPDATE and several INSERTs per message.
-    db.session.expunge_all()
     db.session.commit()
     counts: dict[str, int] = {"skipped": len(message_ids) - len(messages)}
     if not messages:
@@ -193,7 +159,6 @@ def deliver_messages(message_ids: list[int]) -> dict:
     done, handed_back = [], []
     deadline = time.monotonic() + current_app.config["RQ_JOB_TIMEOUT"] / 2
     for message in messages:
-        message.new_events = []
         if time.monotonic() > deadline:
             # Slow servers ate the job's time: give the rest back rather than let RQ kill
             # the job mid-send (which would leave them to the sweeper and risk duplicates).
@@ -211,33 +176,10 @@ def deliver_messages(message_ids: list[int]) -> dict:
             status = "error"
         counts[status] = counts.get(status, 0) + 1
     relax_durability()
-    _record(done + handed_back)
+    record_outcomes(done + handed_back)
     if handed_back:
         counts["handed_back"] = len(handed_back)
         queue_for_delivery([m.id for m in handed_back])
     db.session.commit()
     log.info("delivered a batch of %d: %s", len(message_ids), counts)
     return counts
-
-
-def _record(messages: list[Message]) -> None:
-    """Write the outcomes of a batch: messages with the same outcome share one UPDATE (a batch
-    to one server is usually a single statement), and the events go in one bulk INSERT."""
-    if not messages:
-        return
-    now = utcnow()
-    groups: dict[tuple, list[int]] = {}
-    for m in messages:
-        values = (("status", m.status), ("attempts", m.attempts), ("route", m.route),
-                  ("route_reason", m.route_reason), ("provider", m.provider),
-                  ("from_email", m.from_email), ("from_name", m.from_name),
-                  ("provider_message_id", m.provider_message_id), ("error", m.error),
-                  ("due_at", m.due_at),
-                  # When the outcome was recorded: at most a job's duration after the send.
-                  ("sent_at", now if m.status == "sent" else None))
-        groups.setdefault(values, []).append(m.id)
-    for values, ids in groups.items():
-        db.session.execute(update(Message).where(Message.id.in_(ids))
-                           .values(**dict(values), updated_at=now)
-                           .execution_options(synchronize_session=False))
-    insert_rows(MessageEvent, [event for m in messages for event in m.new_events])

@@ -202,7 +202,7 @@ def test_non_ascii_subjects_survive(client, api, relay, drain, subject):
 
 
 def test_two_workers_never_send_one_message_twice(client, api, relay, drain):
-    from portal.sending.delivery import claim
+    from portal.sending.claims import claim
 
     send(client, api)
     message = db.session.scalar(db.select(Message))
