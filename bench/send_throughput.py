@@ -191,13 +191,15 @@ def start_postroom(harness: Harness, env: dict, web_workers: int) -> tuple[int, 
 
 
 def start_workers(harness: Harness, env: dict, redis_url: str, count: int,
-                  profile: Path | None) -> list[subprocess.Popen]:
+                  profile: Path | None, fork: bool) -> list[subprocess.Popen]:
     from redis import Redis
     from rq import Worker
 
     workers = []
     for number in range(1, count + 1):
         argv = [sys.executable, "-m", "flask", "--app", "portal", "worker", "--queue", "send"]
+        if fork:
+            argv.append("--fork")
         if profile is not None and number == 1:
             argv[1:1] = ["-m", "cProfile", "-o", str(profile)]
         workers.append(harness.start(f"worker-{number}", argv, env))
@@ -244,7 +246,8 @@ def run(args, harness: Harness, stack: ExitStack) -> int:
     accept_only = Figure("    accept only (API → queued; no worker running)", n,
                          submit(web_port, api_key, batch_bodies(n, args.batch, 0), args.clients))
     say(f"delivery only: {args.workers} workers drain those {n} messages")
-    workers = start_workers(harness, env, redis_url, args.workers, args.profile)
+    workers = start_workers(harness, env, redis_url, args.workers, args.profile,
+                            args.fork)
     log.wait_all_sent(floor, n, harness, args.timeout)
     first, last = log.sent_span(floor)
     delivery_only = Figure("    delivery only (queued → sent; full queue)", n,
@@ -272,8 +275,9 @@ def run(args, harness: Harness, stack: ExitStack) -> int:
 def report(args, kind: str, figures: list[Figure], accept_busy: float) -> None:
     a, b, c = figures[0].rate, figures[3].rate, figures[4].rate
     print(f"\nPostroom {revision()} send throughput on {kind}: N={args.messages}, "
-          f"{args.workers} workers, gunicorn ×{args.web_workers}, {args.clients} API "
-          f"client(s), batches of {args.batch}, {os.cpu_count()} CPUs")
+          f"{args.workers} {'forking ' if args.fork else ''}workers, "
+          f"gunicorn ×{args.web_workers}, {args.clients} API client(s), "
+          f"batches of {args.batch}, {os.cpu_count()} CPUs")
     print(f"{'':50} {'messages':>8} {'seconds':>8} {'msg/s':>7}")
     for figure in figures:
         print(f"{figure.label:50} {figure.messages:8d} {figure.seconds:8.2f} {figure.rate:7.0f}")
@@ -328,6 +332,9 @@ def parse_args(argv):
                         help="messages for smtp-source (c) (default: N, at least 20000: "
                              "fewer finish too fast to time)")
     parser.add_argument("--workers", type=int, default=2, help="RQ workers (default: 2)")
+    parser.add_argument("--fork", action="store_true",
+                        help="workers fork a work horse per job (`worker --fork`) instead of "
+                             "running jobs in their own process, to measure what that costs")
     parser.add_argument("--web-workers", type=int, default=2,
                         help="gunicorn workers (default: 2)")
     parser.add_argument("--clients", type=int, default=1,
