@@ -40,9 +40,9 @@ def insert_rows(model, rows: list[dict]) -> None:
 
 
 def id_in(column, ids: list[int]):
-    """`column IN (ids…)`; on PostgreSQL `column = ANY(array)` with one parameter, since a
-    statement with hundreds of placeholders is parsed afresh by psycopg and the server each
-    time, where the short one is cached and planned once."""
+    """`column IN (ids…)`; on PostgreSQL `column = ANY(array)` with one parameter: a statement
+    with hundreds of placeholders is new text for psycopg and the server every time, where the
+    short one is converted once, and prepared once it repeats."""
     if is_postgresql():
         return column == any_(literal(list(ids), ARRAY(Integer)))
     return column.in_(ids)
