@@ -84,10 +84,12 @@ def claim(message_id: int) -> bool:
     return [m.id for m in claim_messages([message_id])] == [message_id]
 
 
-def add_event(message: ClaimedMessage, kind: str, detail: str) -> None:
-    """A step for the message's timeline, written with the batch's outcomes."""
+def add_event(message: ClaimedMessage, kind: str, detail: str,
+              at: datetime | None = None) -> None:
+    """A step for the message's timeline (at `at`, else now), written with the outcomes."""
     message.events.append({"message_id": message.id, "org_id": message.org_id,
-                           "kind": kind, "detail": detail[:1000], "created_at": utcnow()})
+                           "kind": kind, "detail": detail[:1000],
+                           "created_at": at or utcnow()})
 
 
 def record_outcomes(messages: list[ClaimedMessage]) -> None:

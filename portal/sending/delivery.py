@@ -36,6 +36,9 @@ from portal.sending.routing import ORG_PROVIDER, PERSONAL, RouteDecision, decide
 log = logging.getLogger(__name__)
 QUICK_RETRY_SECONDS = 0.5
 FALLBACK_REASON = "fallback"
+NO_PERSONAL_SMTP = SendOutcome(PERMANENT, "The member has no enabled personal SMTP "
+                               "configuration; mail sent as them is never sent another way.",
+                               SERVER, "no_personal_smtp")
 
 
 def outgoing(message: ClaimedMessage, decision: RouteDecision) -> OutgoingMessage:
@@ -51,14 +54,21 @@ def outgoing(message: ClaimedMessage, decision: RouteDecision) -> OutgoingMessag
         signing=decision.signing)
 
 
-def _attempt(message: ClaimedMessage, decision: RouteDecision,
-             routes: "RouteCache") -> SendOutcome:
-    message.route, message.route_reason = decision.route, decision.reason[:255]
-    message.from_email, message.from_name = decision.from_email, decision.from_name
+def _attempt_all(messages: list[ClaimedMessage], decision: RouteDecision, routes: "RouteCache",
+                 stop_at: float | None = None) -> list[SendOutcome | None]:
+    """Send these messages the way `decision` says, as one batch; None for a message not
+    started before `stop_at`. Each attempted message gets its route and an `attempt` event."""
     provider = routes.provider(decision)
-    message.provider = provider.name
-    add_event(message, "attempt", f"Attempt {message.attempts} via {decision.describe()}")
-    return provider.send(outgoing(message, decision))
+    started = utcnow()
+    outcomes = provider.send_batch([outgoing(m, decision) for m in messages], stop_at)
+    for message, outcome in zip(messages, outcomes):
+        if outcome is not None:
+            message.route, message.route_reason = decision.route, decision.reason[:255]
+            message.from_email, message.from_name = decision.from_email, decision.from_name
+            message.provider = provider.name
+            add_event(message, "attempt", f"Attempt {message.attempts} via "
+                                          f"{decision.describe()}", at=started)
+    return outcomes
 
 
 def retry_delay(attempt: int, retry_after: float | None) -> float:
@@ -117,33 +127,52 @@ class RouteCache:
         return self._decisions[key]
 
 
-def send_claimed(message: ClaimedMessage, routes: RouteCache) -> str:
-    """Route and send one claimed message (falling back once when the org's own route fails),
-    then record the outcome on the row. Flushes nothing itself; the caller commits."""
-    fell_back = (message.route_reason or "").startswith(FALLBACK_REASON)
-    decision = routes.decide(message, after_fallback=fell_back)
-    if decision.route == PERSONAL and decision.smtp_config_id is None:
-        outcome = SendOutcome(PERMANENT, "The member has no enabled personal SMTP "
-                              "configuration; mail sent as them is never sent another way.",
-                              SERVER, "no_personal_smtp")
-    else:
-        outcome = _attempt(message, decision, routes)
-        if decision.route == ORG_PROVIDER and outcome.code.startswith("http_5"):
-            # A provider's 5xx is often a blip: one quick retry before leaving the org's road.
-            time.sleep(QUICK_RETRY_SECONDS)
-            outcome = _attempt(message, decision, routes)
-        if not outcome.sent and outcome.scope == SERVER and decision.may_fall_back:
-            add_event(message, "fallback", f"{decision.route} failed ({outcome.detail}); "
-                                        "falling back to the platform once")
-            outcome = _attempt(message, routes.decide(message, after_fallback=True), routes)
-    _finish(message, outcome)
-    log.debug("message %s org=%s route=%s status=%s", message.public_id, message.org_id,
-              message.route, message.status)
-    return message.status
+def _by_route(messages: list[ClaimedMessage], routes: "RouteCache", *,
+              after_fallback: bool | None = None) -> dict[RouteDecision, list[ClaimedMessage]]:
+    """The messages grouped by where they go, in their order; None for `after_fallback`:
+    where an earlier attempt fell back, stay on the platform."""
+    groups: dict[RouteDecision, list[ClaimedMessage]] = {}
+    for message in messages:
+        fell_back = (message.route_reason or "").startswith(FALLBACK_REASON) \
+            if after_fallback is None else after_fallback
+        groups.setdefault(routes.decide(message, after_fallback=fell_back), []).append(message)
+    return groups
+
+
+def send_claimed(messages: list[ClaimedMessage], routes: RouteCache,
+                 stop_at: float | None = None) -> list[ClaimedMessage]:
+    """Route and send claimed messages, each route's share as one batch, falling back once to
+    the platform where the org's own route failed, and note each outcome on its message.
+    Returns the messages not started before `stop_at`. Flushes nothing; the caller commits."""
+    untouched, falling_back = [], []
+    for decision, batch in _by_route(messages, routes).items():
+        if decision.route == PERSONAL and decision.smtp_config_id is None:
+            for message in batch:
+                _finish(message, NO_PERSONAL_SMTP)
+            continue
+        for message, outcome in zip(batch, _attempt_all(batch, decision, routes, stop_at)):
+            if outcome is None:
+                untouched.append(message)
+                continue
+            if decision.route == ORG_PROVIDER and outcome.code.startswith("http_5"):
+                # A provider's 5xx is often a blip: one quick retry before leaving the org's road.
+                time.sleep(QUICK_RETRY_SECONDS)
+                [outcome] = _attempt_all([message], decision, routes)
+            if not outcome.sent and outcome.scope == SERVER and decision.may_fall_back:
+                add_event(message, "fallback", f"{decision.route} failed ({outcome.detail}); "
+                                               "falling back to the platform once")
+                falling_back.append(message)
+            else:
+                _finish(message, outcome)
+    for decision, batch in _by_route(falling_back, routes, after_fallback=True).items():
+        for message, outcome in zip(batch, _attempt_all(batch, decision, routes)):
+            _finish(message, outcome)
+    return untouched
 
 
 def deliver_messages(message_ids: list[int]) -> dict:
-    """The job's work for a batch: claim them all, send each, record all outcomes at once.
+    """The job's work for a batch: claim them all, send them route by route, record all
+    outcomes at once.
 
     The claim is committed before any network I/O (no write lock is held across a send, and a
     crash leaves `sending` rows for the sweeper); the outcomes are written in one transaction
@@ -155,28 +184,26 @@ def deliver_messages(message_ids: list[int]) -> dict:
     counts: dict[str, int] = {"skipped": len(message_ids) - len(messages)}
     if not messages:
         return counts
-    routes = RouteCache()
-    done, handed_back = [], []
-    deadline = time.monotonic() + current_app.config["RQ_JOB_TIMEOUT"] / 2
-    for message in messages:
-        if time.monotonic() > deadline:
-            # Slow servers ate the job's time: give the rest back rather than let RQ kill
-            # the job mid-send (which would leave them to the sweeper and risk duplicates).
-            message.status, message.due_at = "queued", utcnow()
-            message.attempts -= 1
-            handed_back.append(message)
-            continue
-        try:
-            status = send_claimed(message, routes)
-            done.append(message)
-        except Exception:
-            # One bad message must not hold up the rest; its claim runs out and the sweeper
-            # queues it again.
-            log.exception("delivery of message %s failed unexpectedly", message.public_id)
-            status = "error"
-        counts[status] = counts.get(status, 0) + 1
+    stop_at = time.monotonic() + current_app.config["RQ_JOB_TIMEOUT"] / 2
+    try:
+        handed_back = send_claimed(messages, RouteCache(), stop_at)
+    except Exception:
+        # A bug outside any one message: what has no outcome yet keeps its claim, which runs
+        # out, and the sweeper queues it again.
+        log.exception("delivery of a batch of %d failed unexpectedly", len(messages))
+        handed_back = []
+    for message in handed_back:
+        # Slow servers ate the job's time: give the rest back rather than let RQ kill the job
+        # mid-send (which would leave them to the sweeper and risk duplicates).
+        message.status, message.due_at = "queued", utcnow()
+        message.attempts -= 1
+    done = [m for m in messages if m.status != "sending"]
+    for message in done:
+        counts[message.status] = counts.get(message.status, 0) + 1
+    if len(done) < len(messages):
+        counts["error"] = len(messages) - len(done)
     relax_durability()
-    record_outcomes(done + handed_back)
+    record_outcomes(done)
     if handed_back:
         counts["handed_back"] = len(handed_back)
         queue_for_delivery([m.id for m in handed_back])

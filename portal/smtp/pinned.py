@@ -5,6 +5,11 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
+import time
+
+# What pipelined_sendmail raises for one message; the session itself is still usable.
+MESSAGE_ERRORS = (smtplib.SMTPSenderRefused, smtplib.SMTPRecipientsRefused,
+                  smtplib.SMTPDataError, smtplib.SMTPNotSupportedError)
 
 CRLF = "\r\n"
 
@@ -41,18 +46,20 @@ class PinnedSMTP(smtplib.SMTP):
                 raise
         raise error
 
-    def pipelined_sendmail(self, sender: str, recipients: list[str], data: bytes) -> dict:
-        """MAIL, every RCPT and DATA in one write when the server offers PIPELINING (RFC 2920);
-        the same results and exceptions as sendmail(), with one round trip instead of many."""
-        self.ehlo_or_helo_if_needed()
-        if not self.has_extn("pipelining") or not all(
-                address.isascii() for address in (sender, *recipients)):
-            return self.sendmail(sender, recipients, data)
+    def _pipelines(self, sender: str, recipients: list[str]) -> bool:
+        return self.has_extn("pipelining") and all(
+            address.isascii() for address in (sender, *recipients))
+
+    def _envelope(self, sender: str, recipients: list[str]) -> bytes:
         # Addresses reaching here were validated on accept; smtplib.quoteaddr's re-parsing of
         # each one showed up in profiles.
         commands = [f"MAIL FROM:<{sender}>"]
         commands += [f"RCPT TO:<{address}>" for address in recipients]
-        self.send(CRLF.join(commands + ["DATA"]) + CRLF)
+        return (CRLF.join(commands + ["DATA"]) + CRLF).encode("ascii")
+
+    def _envelope_replies(self, sender: str, recipients: list[str]) -> dict:
+        """Read the replies to MAIL, each RCPT and DATA; the refused recipients when the server
+        now wants the data, else the exception sendmail() would raise (session reset)."""
         mail_code, mail_reply = self.getreply()
         replies = [self.getreply() for _ in recipients]
         data_code, data_reply = self.getreply()
@@ -71,15 +78,81 @@ class PinnedSMTP(smtplib.SMTP):
         if data_code != 354:
             self._rset()
             raise smtplib.SMTPDataError(data_code, data_reply)
+        return refused
+
+    @staticmethod
+    def _data(data: bytes) -> bytes:
         body = smtplib._quote_periods(data)
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
-        self.send(body + b".\r\n")
+        return body + b".\r\n"
+
+    def _end_of_data(self, refused: dict) -> dict:
         code, reply = self.getreply()
         if code != 250:
-            self._rset()
             raise smtplib.SMTPDataError(code, reply)
         return refused
+
+    def pipelined_sendmail(self, sender: str, recipients: list[str], data: bytes) -> dict:
+        """MAIL, every RCPT and DATA in one write when the server offers PIPELINING (RFC 2920);
+        the same results and exceptions as sendmail(), with one round trip instead of many."""
+        self.ehlo_or_helo_if_needed()
+        if not self._pipelines(sender, recipients):
+            return self.sendmail(sender, recipients, data)
+        self.send(self._envelope(sender, recipients))
+        refused = self._envelope_replies(sender, recipients)
+        self.send(self._data(data))
+        try:
+            return self._end_of_data(refused)
+        except smtplib.SMTPDataError:
+            self._rset()
+            raise
+
+    def pipelined_sendmany(self, items: list[tuple[bytes, str, list[str]]], done: list,
+                           stop_at: float | None = None) -> None:
+        """Send (data, sender, recipients) items in order with one round trip each: an item's
+        data and end of data go out in the same write as the next item's MAIL, RCPT… and DATA
+        (after the end of data the session is back where a group may start, RFC 2920 §3.1).
+
+        Appends to `done`, per finished item, (refused dict or the exception pipelined_sendmail
+        would raise, the last reply heard); stops before an item once `stop_at` (monotonic
+        time) has passed. Connection errors propagate, with `done` holding the finished items.
+        """
+        self.ehlo_or_helo_if_needed()
+        pending: tuple[bytes, dict] | None = None  # written with the next envelope
+        for data, sender, recipients in items:
+            if stop_at is not None and time.monotonic() > stop_at:
+                break
+            self._attempt.restart()  # each message gets the whole time budget
+            if not self._pipelines(sender, recipients):
+                if pending is not None:
+                    self.send(pending[0])
+                    done.append(self._outcome(self._end_of_data, pending[1]))
+                    pending = None
+                done.append(self._outcome(self.sendmail, sender, recipients, data))
+                continue
+            if pending is None:
+                self.send(self._envelope(sender, recipients))
+            else:
+                self.send(pending[0] + self._envelope(sender, recipients))
+                done.append(self._outcome(self._end_of_data, pending[1]))
+                pending = None
+            try:
+                refused = self._envelope_replies(sender, recipients)
+            except MESSAGE_ERRORS as exc:
+                done.append((exc, self._attempt.reply))
+                continue
+            pending = (self._data(data), refused)
+        if pending is not None:
+            self.send(pending[0])
+            done.append(self._outcome(self._end_of_data, pending[1]))
+
+    def _outcome(self, step, *args) -> tuple:
+        try:
+            outcome = step(*args)
+        except MESSAGE_ERRORS as exc:
+            outcome = exc
+        return outcome, self._attempt.reply
 
     # Arming the socket before every write and read keeps the whole exchange within the deadline.
     def send(self, s):
@@ -91,5 +164,5 @@ class PinnedSMTP(smtplib.SMTP):
         if self.sock is not None:
             self.sock.settimeout(self._attempt.timeout())
         code, text = super().getreply()
-        self._attempt.reply = self._attempt.format(code, text)
+        self._attempt.heard(code, text)
         return code, text

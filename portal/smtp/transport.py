@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from portal.smtp.guard import HostRefused, check_port, resolve_host
-from portal.smtp.pinned import PinnedSMTP
+from portal.smtp.pinned import MESSAGE_ERRORS, PinnedSMTP
 # The results and the wording of failures live in outcomes; they are re-exported here so that
 # callers keep importing everything SMTP-facing from this one module.
 from portal.smtp.outcomes import (
@@ -161,29 +161,37 @@ def _send_on(smtp: "PinnedSMTP", attempt: "_Attempt",
     """One MAIL/RCPT/DATA exchange on an open session; connection errors propagate."""
     try:
         if isinstance(message, bytes):  # already rendered (and DKIM-signed): send as is
-            refused = attempt.decode_refused(
-                smtp.pipelined_sendmail(sender, recipients, message))
+            outcome = smtp.pipelined_sendmail(sender, recipients, message)
         else:
-            refused = attempt.decode_refused(
-                smtp.send_message(message, from_addr=sender, to_addrs=recipients))
-    except smtplib.SMTPRecipientsRefused as exc:
+            outcome = smtp.send_message(message, from_addr=sender, to_addrs=recipients)
+    except MESSAGE_ERRORS as exc:
+        outcome = exc
+    return _delivery_result(attempt, outcome, attempt.reply, recipients)
+
+
+def _delivery_result(attempt: "_Attempt", outcome: dict | smtplib.SMTPException,
+                     last_reply: str | None, recipients: list[str]) -> DeliveryResult:
+    """What one message's exchange came to: the refused recipients of an accepted message, or
+    the SMTPException that ended it; `last_reply` is the reply heard last for it."""
+    if isinstance(outcome, smtplib.SMTPRecipientsRefused):
         # The last refusal explains more than the 250 of the RSET smtplib sends after it.
-        refusals = list(exc.recipients.values())
+        refusals = list(outcome.recipients.values())
         return DeliveryResult("recipients_refused", "The server refused every recipient.",
-                              attempt.format(*refusals[-1]) if refusals else attempt.reply,
-                              attempt.decode_refused(exc.recipients))
-    except smtplib.SMTPSenderRefused as exc:
+                              attempt.format(*refusals[-1]) if refusals else last_reply,
+                              attempt.decode_refused(outcome.recipients))
+    if isinstance(outcome, smtplib.SMTPSenderRefused):
         return DeliveryResult("sender_refused", "The server refused the sender address.",
-                              attempt.format(exc.smtp_code, exc.smtp_error))
-    except smtplib.SMTPDataError as exc:
+                              attempt.format(outcome.smtp_code, outcome.smtp_error))
+    if isinstance(outcome, smtplib.SMTPDataError):
         return DeliveryResult("rejected", "The server refused the message.",
-                              attempt.format(exc.smtp_code, exc.smtp_error))
-    except smtplib.SMTPNotSupportedError:
+                              attempt.format(outcome.smtp_code, outcome.smtp_error))
+    if isinstance(outcome, smtplib.SMTPNotSupportedError):
         return DeliveryResult("rejected", "An address needs international email support "
-                              "(SMTPUTF8), which the server does not offer.", attempt.reply)
+                              "(SMTPUTF8), which the server does not offer.", last_reply)
+    refused = attempt.decode_refused(outcome)
     accepted = (f" for {len(recipients) - len(refused)} of {len(recipients)} recipients"
                 if refused else "")
-    return DeliveryResult("ok", f"The server accepted the message{accepted}.", attempt.reply,
+    return DeliveryResult("ok", f"The server accepted the message{accepted}.", last_reply,
                           refused)
 
 
@@ -207,6 +215,8 @@ class SmtpConnection:
 
     def open(self) -> DeliveryResult | None:
         """Connect, secure and sign in; None when ready, else the classified failure."""
+        # A fresh budget: the session may be reopened long after the last delivery on it.
+        self._attempt.restart(connecting=True)
         try:
             self._session = _session(self.params, self.policy, self._attempt)
             self._smtp = self._session.__enter__()
@@ -222,8 +232,7 @@ class SmtpConnection:
             if failure is not None:
                 return failure
         self.last_used = time.monotonic()  # in use: not idle, whatever the pool's sweeper sees
-        self._attempt.deadline = time.monotonic() + self.policy.total_timeout
-        self._attempt.connecting = False
+        self._attempt.restart()
         try:
             result = _send_on(self._smtp, self._attempt, message, sender, recipients)
         except (OSError, _Failure) as exc:
@@ -231,6 +240,42 @@ class SmtpConnection:
             return DeliveryResult(*_classify(exc, self.params, self._attempt))
         self.last_used = time.monotonic()
         return result
+
+    def send_many(self, items: list[tuple[bytes, str, list[str]]],
+                  stop_at: float | None = None) -> list[DeliveryResult | None]:
+        """Deliver rendered (data, sender, recipients) items in order, pipelined across
+        messages (one round trip each); None for items not started before `stop_at`.
+
+        When the session breaks, the first unfinished item takes the failure (its data may
+        have reached the server: it will be sent again, at least once), and the rest go on
+        over a new session, as separate send() calls would.
+        """
+        results: list[DeliveryResult] = []
+        while len(results) < len(items):
+            if stop_at is not None and time.monotonic() > stop_at:
+                break
+            if self._smtp is None:
+                failure = self.open()
+                if failure is not None:
+                    results.append(failure)
+                    continue
+            self.last_used = time.monotonic()
+            finished = []
+            try:
+                self._smtp.pipelined_sendmany(items[len(results):], finished, stop_at)
+            except (OSError, _Failure) as exc:
+                self._drop()
+                failure = DeliveryResult(*_classify(exc, self.params, self._attempt))
+            else:
+                failure = None
+            for (outcome, reply), (_data, _sender, recipients) in zip(
+                    finished, items[len(results):]):
+                results.append(_delivery_result(self._attempt, outcome, reply, recipients))
+            if failure is None:
+                break  # all sent, or out of time
+            results.append(failure)
+        self.last_used = time.monotonic()
+        return results + [None] * (len(items) - len(results))
 
     def _drop(self) -> None:
         smtp, self._smtp, self._session = self._smtp, None, None
@@ -257,7 +302,29 @@ class _Attempt:
     secrets: tuple[str, ...]
     connecting: bool = True
     connected: bool = False
-    reply: str | None = None
+    # The last reply heard, as (code, text) until someone asks for it: formatting every reply
+    # of a pipelined exchange showed up in profiles, and usually only the last one is read.
+    _last: tuple[int, bytes | str] | str | None = None
+
+    @property
+    def reply(self) -> str | None:
+        if isinstance(self._last, tuple):
+            self._last = self.format(*self._last)
+        return self._last
+
+    @reply.setter
+    def reply(self, value: str | None) -> None:
+        self._last = value
+
+    def heard(self, code: int, text: bytes | str) -> None:
+        self._last = (code, text)
+
+    def restart(self, connecting: bool = False) -> None:
+        """A new exchange: the whole time budget again."""
+        self.deadline = time.monotonic() + self.total_timeout
+        self.connecting = connecting
+        if connecting:
+            self.connected = False
 
     @classmethod
     def start(cls, policy: TransportPolicy, params: ConnectionParams) -> "_Attempt":

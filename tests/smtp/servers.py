@@ -118,9 +118,12 @@ class RecordingHandler:
     """aiosmtpd handler: keeps accepted messages, refuses chosen recipients with 550."""
 
     def __init__(self, refuse=(), advertise_auth: bool = True, defer=None,
-                 data_delay: float = 0.0):
+                 data_delay: float = 0.0, reject_data=(), hang_up_on_data=()):
         self.messages: list[ReceivedMessage] = []
+        self.sessions = 0  # EHLOs seen: one per plain session
         self.refuse = set(refuse)
+        # a message to any of these is refused at the end of DATA / ends the session unanswered
+        self.reject_data, self.hang_up_on_data = set(reject_data), set(hang_up_on_data)
         self.advertise_auth = advertise_auth
         # address -> how many more times to answer 451 (try again later) before accepting
         self.defer = dict(defer or {})
@@ -128,6 +131,7 @@ class RecordingHandler:
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname  # the 5-argument hook must record it itself
+        self.sessions += 1
         if not self.advertise_auth:
             responses = [line for line in responses if not line[4:].upper().startswith("AUTH")]
         # aiosmtpd reads pipelined commands fine but does not say so; say it, as real servers do.
@@ -145,6 +149,12 @@ class RecordingHandler:
     async def handle_DATA(self, server, session, envelope):
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
+        if self.hang_up_on_data.intersection(envelope.rcpt_tos):
+            self.hang_up_on_data.clear()  # once: the client's next session goes through
+            server.transport.abort()
+            return "421 4.3.0 (never heard: the connection is gone)"
+        if self.reject_data.intersection(envelope.rcpt_tos):
+            return "554 5.6.0 Message content rejected"
         self.messages.append(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos),
                                              envelope.content, bool(session.authenticated)))
         return "250 2.0.0 Queued as TEST1"
@@ -212,19 +222,24 @@ def free_port() -> int:
 def start_smtp_server(certificates: CertificateSet, security: str = "starttls", *,
                       cert: str = "localhost", advertise_auth: bool = True,
                       auth_require_tls: bool | None = None, refuse=(), defer=None,
-                      data_delay: float = 0.0) -> RunningServer:
+                      data_delay: float = 0.0, reject_data=(),
+                      hang_up_on_data=()) -> RunningServer:
     """Start an aiosmtpd server: security "starttls", "tls" (implicit) or "none".
 
     `cert` picks the certificate ("localhost", "wrong_name", "expired"); `advertise_auth=False`
     hides AUTH from EHLO; `auth_require_tls=False` offers AUTH before STARTTLS too; `refuse` lists
     recipients answered with 550; `defer` maps recipients to a number of 451 answers before
-    acceptance; `data_delay` holds the DATA reply back that many seconds. Call .stop() when done (the fixtures do).
+    acceptance; `data_delay` holds the DATA reply back that many seconds; a message to an
+    address in `reject_data` is refused with 554 at the end of DATA, and one to an address in
+    `hang_up_on_data` makes the server drop the connection there, once, without a reply.
+    Call .stop() when done (the fixtures do).
     """
     tls = getattr(certificates, cert).server_context() if security != "none" else None
     if auth_require_tls is None:
         # aiosmtpd counts only STARTTLS as encryption: with implicit TLS it would hide AUTH.
         auth_require_tls = security != "tls"
-    handler = RecordingHandler(refuse, advertise_auth, defer, data_delay)
+    handler = RecordingHandler(refuse, advertise_auth, defer, data_delay, reject_data,
+                               hang_up_on_data)
     authenticator = Authenticator()
     port = free_port()
     controller = Controller(

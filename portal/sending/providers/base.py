@@ -1,8 +1,12 @@
 """What every provider adapter receives and returns."""
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 # How a failure affects what happens next:
 #   "transient" — try again later (connection errors, timeouts, SMTP 4xx, HTTP 429/5xx)
@@ -77,8 +81,36 @@ class SendOutcome:
         return self.status == SENT
 
 
+def unexpected_error(message: OutgoingMessage) -> SendOutcome:
+    """A bug met while sending this message: logged, and retried later like a transient
+    failure, so the message still ends in a final status (failed, after the last attempt)."""
+    log.exception("sending message %s failed unexpectedly", message.message_id)
+    return SendOutcome(TRANSIENT, "An unexpected error in Postroom; the worker's log has the "
+                       "details.", MESSAGE, "internal_error")
+
+
 class Provider(Protocol):
     name: str                       # "smtp", "sendgrid", "resend", "log"
 
     def send(self, message: OutgoingMessage) -> SendOutcome:
         """Send one message; never raises for network or remote errors (classify instead)."""
+
+    def send_batch(self, messages: list[OutgoingMessage],
+                   stop_at: float | None = None) -> list[SendOutcome | None]:
+        """Send several in order; None for those not started before `stop_at` (monotonic)."""
+
+
+class SendsInTurn:
+    """send_batch for providers that make one request per message."""
+
+    def send_batch(self, messages: list[OutgoingMessage],
+                   stop_at: float | None = None) -> list[SendOutcome | None]:
+        outcomes: list[SendOutcome | None] = []
+        for message in messages:
+            if stop_at is not None and time.monotonic() > stop_at:
+                break
+            try:
+                outcomes.append(self.send(message))
+            except Exception:  # one bad message must not take the others' outcomes with it
+                outcomes.append(unexpected_error(message))
+        return outcomes + [None] * (len(messages) - len(outcomes))

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from portal.sending.dkim import render_signed
 from portal.sending.mime import build_mime
-from portal.sending.providers.base import SENT, OutgoingMessage, SendOutcome
+from portal.sending.providers.base import SENT, OutgoingMessage, SendOutcome, SendsInTurn
 
 log = logging.getLogger(__name__)
 
 
-class LogProvider:
+class LogProvider(SendsInTurn):
     name = "log"
 
     def __init__(self, outbox: Path, domain: str = "postroom.local"):

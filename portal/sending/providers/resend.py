@@ -5,7 +5,7 @@ import base64
 import re
 from email.utils import formataddr
 
-from portal.sending.providers.base import SENT, OutgoingMessage, SendOutcome
+from portal.sending.providers.base import SENT, OutgoingMessage, SendOutcome, SendsInTurn
 from portal.sending.providers.http_errors import (
     NETWORK_ERRORS,
     call_provider,
@@ -51,7 +51,7 @@ def emails_body(message: OutgoingMessage) -> dict:
     return body
 
 
-class ResendProvider:
+class ResendProvider(SendsInTurn):
     """Sends through Resend; Postroom's message id is the Idempotency-Key, so a retry after a
     lost reply returns the first answer instead of sending twice."""
 

@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import base64
 
-from portal.sending.providers.base import PERMANENT, SENT, SERVER, OutgoingMessage, SendOutcome
+from portal.sending.providers.base import (
+    PERMANENT,
+    SENT,
+    SERVER,
+    OutgoingMessage,
+    SendOutcome,
+    SendsInTurn,
+)
 from portal.sending.providers.http_errors import (
     NETWORK_ERRORS,
     call_provider,
@@ -66,7 +73,7 @@ def mail_send_body(message: OutgoingMessage) -> dict:
     return body
 
 
-class SendGridProvider:
+class SendGridProvider(SendsInTurn):
     """Sends through SendGrid; the id SendGrid gives the message is its X-Message-Id."""
 
     name = "sendgrid"

@@ -19,6 +19,7 @@ from portal.sending.providers.base import (
     TRANSIENT,
     OutgoingMessage,
     SendOutcome,
+    unexpected_error,
 )
 from portal.smtp.transport import ConnectionParams, SmtpConnection, TransportPolicy
 
@@ -91,14 +92,34 @@ class SmtpProvider:
         self.params, self.policy, self.pool, self.domain = params, policy, pool, domain
         self._pool_key = pool.key_for(params)
 
-    def send(self, message: OutgoingMessage) -> SendOutcome:
+    def _wire(self, message: OutgoingMessage) -> bytes:
         payload = render_wire(message, domain=self.domain)
-        if message.signing:
-            payload = sign_wire(payload, message.signing)
+        return sign_wire(payload, message.signing) if message.signing else payload
+
+    def send(self, message: OutgoingMessage) -> SendOutcome:
         connection = self.pool.connection(self.params, self.policy, self._pool_key)
-        result = connection.send(payload, sender=message.envelope_sender,
+        result = connection.send(self._wire(message), sender=message.envelope_sender,
                                  recipients=message.recipients)
         return classify_delivery(result)
+
+    def send_batch(self, messages: list[OutgoingMessage],
+                   stop_at: float | None = None) -> list[SendOutcome | None]:
+        """All of them over one pooled session, pipelined across messages (one round trip
+        each instead of two): the round trips cost more CPU than building the messages."""
+        outcomes: list[SendOutcome | None] = [None] * len(messages)
+        items, slots = [], []
+        for slot, message in enumerate(messages):
+            try:
+                items.append((self._wire(message), message.envelope_sender,
+                              message.recipients))
+            except Exception:  # a message that cannot be built must not stop the others
+                outcomes[slot] = unexpected_error(message)
+                continue
+            slots.append(slot)
+        connection = self.pool.connection(self.params, self.policy, self._pool_key)
+        for slot, result in zip(slots, connection.send_many(items, stop_at)):
+            outcomes[slot] = None if result is None else classify_delivery(result)
+        return outcomes
 
 
 def params_from_url(url: str) -> ConnectionParams:
