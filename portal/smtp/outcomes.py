@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from portal.smtp.guard import HostRefused
 
 if TYPE_CHECKING:  # transport imports this module at run time; these are for annotations only
-    from portal.smtp.transport import ConnectionParams, _Attempt
+    from portal.smtp.attempt import Attempt
+    from portal.smtp.transport import ConnectionParams
 
 RESULT_CODES = ("ok", "dns_failure", "connection_refused", "timeout", "tls_failed",
                 "starttls_unsupported", "auth_failed", "auth_unsupported", "unexpected_reply",
@@ -66,7 +67,7 @@ class _Failure(Exception):
 
 
 def _classify(exc: Exception, params: ConnectionParams,
-              attempt: _Attempt) -> tuple[str, str, str | None]:
+              attempt: Attempt) -> tuple[str, str, str | None]:
     """(code, message, server reply) for a failure, in words an org admin can act on."""
     where = f"{params.host}:{params.port}"
     timed_out = isinstance(exc, TimeoutError) or (
@@ -126,3 +127,29 @@ def _ok_message(params: ConnectionParams) -> str:
                "none": "Connected without encryption."}[params.security]
     signed_in = " The username and password were accepted." if params.username else ""
     return f"{secured}{signed_in} No mail was sent."
+
+
+def delivery_result(attempt: Attempt, outcome: dict | smtplib.SMTPException,
+                     last_reply: str | None, recipients: list[str]) -> DeliveryResult:
+    """What one message's exchange came to: the refused recipients of an accepted message, or
+    the SMTPException that ended it; `last_reply` is the reply heard last for it."""
+    if isinstance(outcome, smtplib.SMTPRecipientsRefused):
+        # The last refusal explains more than the 250 of the RSET smtplib sends after it.
+        refusals = list(outcome.recipients.values())
+        return DeliveryResult("recipients_refused", "The server refused every recipient.",
+                              attempt.format(*refusals[-1]) if refusals else last_reply,
+                              attempt.decode_refused(outcome.recipients))
+    if isinstance(outcome, smtplib.SMTPSenderRefused):
+        return DeliveryResult("sender_refused", "The server refused the sender address.",
+                              attempt.format(outcome.smtp_code, outcome.smtp_error))
+    if isinstance(outcome, smtplib.SMTPDataError):
+        return DeliveryResult("rejected", "The server refused the message.",
+                              attempt.format(outcome.smtp_code, outcome.smtp_error))
+    if isinstance(outcome, smtplib.SMTPNotSupportedError):
+        return DeliveryResult("rejected", "An address needs international email support "
+                              "(SMTPUTF8), which the server does not offer.", last_reply)
+    refused = attempt.decode_refused(outcome)
+    accepted = (f" for {len(recipients) - len(refused)} of {len(recipients)} recipients"
+                if refused else "")
+    return DeliveryResult("ok", f"The server accepted the message{accepted}.", last_reply,
+                          refused)

@@ -21,7 +21,7 @@ class PinnedSMTP(smtplib.SMTP):
     as the server name, so it is set here to the original host name.
     """
 
-    def __init__(self, host: str, addresses: list[str], attempt, *,  # transport._Attempt
+    def __init__(self, host: str, addresses: list[str], attempt, *,  # attempt.Attempt
                  implicit_tls: ssl.SSLContext | None, local_hostname: str | None):
         self._addresses, self._attempt, self._implicit_tls = addresses, attempt, implicit_tls
         super().__init__(local_hostname=local_hostname, timeout=attempt.connect_timeout)

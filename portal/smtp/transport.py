@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from portal.smtp.attempt import Attempt
 from portal.smtp.guard import HostRefused, check_port, resolve_host
 from portal.smtp.pinned import MESSAGE_ERRORS, PinnedSMTP
 # The results and the wording of failures live in outcomes; they are re-exported here so that
@@ -30,6 +31,7 @@ from portal.smtp.outcomes import (
     _classify,
     _Failure,
     _ok_message,
+    delivery_result,
 )
 
 __all__ = [
@@ -117,7 +119,7 @@ def test_connection(params: ConnectionParams, policy: TransportPolicy) -> Connec
     when given). STARTTLS is never skipped when asked for. The whole test is bounded by
     policy.total_timeout; every failure is classified rather than raised.
     """
-    attempt = _Attempt.start(policy, params)
+    attempt = Attempt.start(policy, params)
     try:
         with _session(params, policy, attempt) as smtp:
             code, _text = smtp.noop()
@@ -145,7 +147,7 @@ def deliver(params: ConnectionParams, policy: TransportPolicy,
     the envelope sender; "rejected" when it refused the message itself; otherwise the codes of
     test_connection.
     """
-    attempt = _Attempt.start(policy, params)
+    attempt = Attempt.start(policy, params)
     try:
         with _session(params, policy, attempt) as smtp:
             result = _send_on(smtp, attempt, message, sender, recipients)
@@ -155,7 +157,7 @@ def deliver(params: ConnectionParams, policy: TransportPolicy,
     return result
 
 
-def _send_on(smtp: "PinnedSMTP", attempt: "_Attempt",
+def _send_on(smtp: "PinnedSMTP", attempt: Attempt,
              message: email.message.Message | bytes, sender: str,
              recipients: list[str]) -> DeliveryResult:
     """One MAIL/RCPT/DATA exchange on an open session; connection errors propagate."""
@@ -166,33 +168,7 @@ def _send_on(smtp: "PinnedSMTP", attempt: "_Attempt",
             outcome = smtp.send_message(message, from_addr=sender, to_addrs=recipients)
     except MESSAGE_ERRORS as exc:
         outcome = exc
-    return _delivery_result(attempt, outcome, attempt.reply, recipients)
-
-
-def _delivery_result(attempt: "_Attempt", outcome: dict | smtplib.SMTPException,
-                     last_reply: str | None, recipients: list[str]) -> DeliveryResult:
-    """What one message's exchange came to: the refused recipients of an accepted message, or
-    the SMTPException that ended it; `last_reply` is the reply heard last for it."""
-    if isinstance(outcome, smtplib.SMTPRecipientsRefused):
-        # The last refusal explains more than the 250 of the RSET smtplib sends after it.
-        refusals = list(outcome.recipients.values())
-        return DeliveryResult("recipients_refused", "The server refused every recipient.",
-                              attempt.format(*refusals[-1]) if refusals else last_reply,
-                              attempt.decode_refused(outcome.recipients))
-    if isinstance(outcome, smtplib.SMTPSenderRefused):
-        return DeliveryResult("sender_refused", "The server refused the sender address.",
-                              attempt.format(outcome.smtp_code, outcome.smtp_error))
-    if isinstance(outcome, smtplib.SMTPDataError):
-        return DeliveryResult("rejected", "The server refused the message.",
-                              attempt.format(outcome.smtp_code, outcome.smtp_error))
-    if isinstance(outcome, smtplib.SMTPNotSupportedError):
-        return DeliveryResult("rejected", "An address needs international email support "
-                              "(SMTPUTF8), which the server does not offer.", last_reply)
-    refused = attempt.decode_refused(outcome)
-    accepted = (f" for {len(recipients) - len(refused)} of {len(recipients)} recipients"
-                if refused else "")
-    return DeliveryResult("ok", f"The server accepted the message{accepted}.", last_reply,
-                          refused)
+    return delivery_result(attempt, outcome, attempt.reply, recipients)
 
 
 class SmtpConnection:
@@ -204,7 +180,7 @@ class SmtpConnection:
 
     def __init__(self, params: ConnectionParams, policy: TransportPolicy):
         self.params, self.policy = params, policy
-        self._attempt = _Attempt.start(policy, params)
+        self._attempt = Attempt.start(policy, params)
         self._session = None
         self._smtp = None
         self.last_used = time.monotonic()
@@ -270,7 +246,7 @@ class SmtpConnection:
                 failure = None
             for (outcome, reply), (_data, _sender, recipients) in zip(
                     finished, items[len(results):]):
-                results.append(_delivery_result(self._attempt, outcome, reply, recipients))
+                results.append(delivery_result(self._attempt, outcome, reply, recipients))
             if failure is None:
                 break  # all sent, or out of time
             results.append(failure)
@@ -292,71 +268,8 @@ class SmtpConnection:
                 pass
 
 
-@dataclass
-class _Attempt:
-    """One conversation: its deadline, and the last reply heard with the credentials scrubbed."""
-
-    deadline: float
-    connect_timeout: float
-    total_timeout: float
-    secrets: tuple[str, ...]
-    connecting: bool = True
-    connected: bool = False
-    # The last reply heard, as (code, text) until someone asks for it: formatting every reply
-    # of a pipelined exchange showed up in profiles, and usually only the last one is read.
-    _last: tuple[int, bytes | str] | str | None = None
-
-    @property
-    def reply(self) -> str | None:
-        if isinstance(self._last, tuple):
-            self._last = self.format(*self._last)
-        return self._last
-
-    @reply.setter
-    def reply(self, value: str | None) -> None:
-        self._last = value
-
-    def heard(self, code: int, text: bytes | str) -> None:
-        self._last = (code, text)
-
-    def restart(self, connecting: bool = False) -> None:
-        """A new exchange: the whole time budget again."""
-        self.deadline = time.monotonic() + self.total_timeout
-        self.connecting = connecting
-        if connecting:
-            self.connected = False
-
-    @classmethod
-    def start(cls, policy: TransportPolicy, params: ConnectionParams) -> "_Attempt":
-        return cls(time.monotonic() + policy.total_timeout, policy.connect_timeout,
-                   policy.total_timeout, tuple(s for s in (params.username, params.password) if s))
-
-    def timeout(self) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the SMTP deadline has passed")
-        return min(left, self.connect_timeout) if self.connecting else left
-
-    def waited(self) -> float:
-        """The limit that ran out, for the message."""
-        early = self.connecting and time.monotonic() < self.deadline
-        return self.connect_timeout if early else self.total_timeout
-
-    def format(self, code: int, text: bytes | str) -> str:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", "replace")
-        reply = f"{code} {text}".strip()[:1000]
-        for secret in self.secrets:  # a server may echo the login back
-            reply = reply.replace(secret, "[redacted]")
-        return reply
-
-    def decode_refused(self, refused: Mapping) -> dict[str, tuple[int, str]]:
-        return {rcpt: (code, self.format(code, text).partition(" ")[2])
-                for rcpt, (code, text) in refused.items()}
-
-
 @contextmanager
-def _session(params: ConnectionParams, policy: TransportPolicy, attempt: _Attempt):
+def _session(params: ConnectionParams, policy: TransportPolicy, attempt: Attempt):
     """A connected, encrypted (unless 'none') and signed-in SMTP session; QUIT at the end."""
     if params.security not in SECURITY_MODES:
         raise ValueError(f"security must be one of {SECURITY_MODES}")
@@ -407,7 +320,7 @@ def _tls_context(ca_pem: str | None) -> ssl.SSLContext:
     return context
 
 
-def _start_tls(smtp: PinnedSMTP, context: ssl.SSLContext, attempt: _Attempt) -> None:
+def _start_tls(smtp: PinnedSMTP, context: ssl.SSLContext, attempt: Attempt) -> None:
     # Going on without STARTTLS would send everything in clear text: refuse, never downgrade.
     if not smtp.has_extn("starttls"):
         raise _Failure("starttls_unsupported", "The server does not offer STARTTLS, so the "

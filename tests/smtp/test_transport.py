@@ -212,6 +212,24 @@ def test_a_delivery_nobody_accepts_is_recipients_refused(smtp_server_factory):
     assert server.messages == []
 
 
+def test_a_pooled_session_that_broke_reopens_later_with_a_fresh_time_budget(
+        smtp_server_factory):
+    server = smtp_server_factory("starttls", hang_up_on_data={"bob@example.net"})
+    connection = transport.SmtpConnection(server.params("starttls"),
+                                          policy_for(server, total_timeout=1.0))
+
+    def send(to: str):
+        return connection.send(make_message(to).as_bytes(), sender="sender@example.com",
+                               recipients=[to])
+
+    assert send("alice@example.net").ok
+    assert send("bob@example.net").code == "unexpected_reply"  # the server hung up
+    time.sleep(1.2)  # longer than a whole exchange may take
+    assert send("carol@example.net").ok  # not a stale deadline's "timeout"
+    assert [m.rcpt_tos for m in server.messages] == [["alice@example.net"], ["carol@example.net"]]
+    connection.close()
+
+
 def test_a_delivery_with_a_wrong_password_sends_nothing(starttls_server):
     result = deliver(starttls_server.params("starttls", password="nope"),
                      policy_for(starttls_server), make_message("alice@example.net"),
