@@ -7,7 +7,7 @@ import socket
 import ssl
 import time
 
-# What pipelined_sendmail raises for one message; the session itself is still usable.
+# What sending one message can raise while the session itself stays usable.
 MESSAGE_ERRORS = (smtplib.SMTPSenderRefused, smtplib.SMTPRecipientsRefused,
                   smtplib.SMTPDataError, smtplib.SMTPNotSupportedError)
 
@@ -88,25 +88,12 @@ class PinnedSMTP(smtplib.SMTP):
         return body + b".\r\n"
 
     def _end_of_data(self, refused: dict) -> dict:
+        # No RSET after a refusal: the end of data ends the transaction either way, and the
+        # next message's commands may already be on their way.
         code, reply = self.getreply()
         if code != 250:
             raise smtplib.SMTPDataError(code, reply)
         return refused
-
-    def pipelined_sendmail(self, sender: str, recipients: list[str], data: bytes) -> dict:
-        """MAIL, every RCPT and DATA in one write when the server offers PIPELINING (RFC 2920);
-        the same results and exceptions as sendmail(), with one round trip instead of many."""
-        self.ehlo_or_helo_if_needed()
-        if not self._pipelines(sender, recipients):
-            return self.sendmail(sender, recipients, data)
-        self.send(self._envelope(sender, recipients))
-        refused = self._envelope_replies(sender, recipients)
-        self.send(self._data(data))
-        try:
-            return self._end_of_data(refused)
-        except smtplib.SMTPDataError:
-            self._rset()
-            raise
 
     def pipelined_sendmany(self, items: list[tuple[bytes, str, list[str]]], done: list,
                            stop_at: float | None = None) -> None:
@@ -114,9 +101,11 @@ class PinnedSMTP(smtplib.SMTP):
         data and end of data go out in the same write as the next item's MAIL, RCPT… and DATA
         (after the end of data the session is back where a group may start, RFC 2920 §3.1).
 
-        Appends to `done`, per finished item, (refused dict or the exception pipelined_sendmail
-        would raise, the last reply heard); stops before an item once `stop_at` (monotonic
-        time) has passed. Connection errors propagate, with `done` holding the finished items.
+        Appends to `done`, per finished item, (the refused recipients, or the exception
+        sendmail() would raise, and the last reply heard); stops before an item once `stop_at`
+        (monotonic time) has passed. Without PIPELINING, or for an address that is not ASCII,
+        an item goes through sendmail(). Connection errors propagate, with `done` holding the
+        finished items.
         """
         self.ehlo_or_helo_if_needed()
         pending: tuple[bytes, dict] | None = None  # written with the next envelope

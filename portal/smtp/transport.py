@@ -157,15 +157,11 @@ def deliver(params: ConnectionParams, policy: TransportPolicy,
     return result
 
 
-def _send_on(smtp: "PinnedSMTP", attempt: Attempt,
-             message: email.message.Message | bytes, sender: str,
-             recipients: list[str]) -> DeliveryResult:
+def _send_on(smtp: "PinnedSMTP", attempt: Attempt, message: email.message.Message,
+             sender: str, recipients: list[str]) -> DeliveryResult:
     """One MAIL/RCPT/DATA exchange on an open session; connection errors propagate."""
     try:
-        if isinstance(message, bytes):  # already rendered (and DKIM-signed): send as is
-            outcome = smtp.pipelined_sendmail(sender, recipients, message)
-        else:
-            outcome = smtp.send_message(message, from_addr=sender, to_addrs=recipients)
+        outcome = smtp.send_message(message, from_addr=sender, to_addrs=recipients)
     except MESSAGE_ERRORS as exc:
         outcome = exc
     return delivery_result(attempt, outcome, attempt.reply, recipients)
@@ -201,20 +197,9 @@ class SmtpConnection:
             return DeliveryResult(*_classify(exc, self.params, self._attempt))
         return None
 
-    def send(self, message: email.message.Message | bytes, *, sender: str,
-             recipients: list[str]) -> DeliveryResult:
-        if self._smtp is None:
-            failure = self.open()
-            if failure is not None:
-                return failure
-        self.last_used = time.monotonic()  # in use: not idle, whatever the pool's sweeper sees
-        self._attempt.restart()
-        try:
-            result = _send_on(self._smtp, self._attempt, message, sender, recipients)
-        except (OSError, _Failure) as exc:
-            self._drop()
-            return DeliveryResult(*_classify(exc, self.params, self._attempt))
-        self.last_used = time.monotonic()
+    def send(self, message: bytes, *, sender: str, recipients: list[str]) -> DeliveryResult:
+        """Deliver one rendered message (see send_many)."""
+        [result] = self.send_many([(message, sender, recipients)])
         return result
 
     def send_many(self, items: list[tuple[bytes, str, list[str]]],

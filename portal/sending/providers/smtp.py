@@ -97,10 +97,8 @@ class SmtpProvider:
         return sign_wire(payload, message.signing) if message.signing else payload
 
     def send(self, message: OutgoingMessage) -> SendOutcome:
-        connection = self.pool.connection(self.params, self.policy, self._pool_key)
-        result = connection.send(self._wire(message), sender=message.envelope_sender,
-                                 recipients=message.recipients)
-        return classify_delivery(result)
+        [outcome] = self.send_batch([message])
+        return outcome
 
     def send_batch(self, messages: list[OutgoingMessage],
                    stop_at: float | None = None) -> list[SendOutcome | None]:
