@@ -208,8 +208,9 @@ class SmtpConnection:
         messages (one round trip each); None for items not started before `stop_at`.
 
         When the session breaks, the first unfinished item takes the failure (its data may
-        have reached the server: it will be sent again, at least once), and the rest go on
-        over a new session, as separate send() calls would.
+        have reached the server: it will be sent again, at least once) and the rest go on
+        over a new session; when no session can be opened, every unfinished item takes that
+        failure.
         """
         results: list[DeliveryResult] = []
         while len(results) < len(items):
@@ -218,8 +219,10 @@ class SmtpConnection:
             if self._smtp is None:
                 failure = self.open()
                 if failure is not None:
-                    results.append(failure)
-                    continue
+                    # The server cannot be reached now: one try per batch, not one per message
+                    # (a silent server would hold every message for the connect timeout).
+                    results += [failure] * (len(items) - len(results))
+                    break
             self.last_used = time.monotonic()
             finished = []
             try:

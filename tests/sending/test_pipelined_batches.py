@@ -6,7 +6,7 @@ import pytest
 
 from portal.extensions import db
 from portal.sending.models import Message
-from tests.sending.conftest import message_body
+from tests.sending.conftest import message_body, smtp_config_for
 
 PATIENTS = [f"patient{n}@example.com" for n in range(1, 5)]
 
@@ -87,3 +87,17 @@ def test_a_session_lost_mid_batch_retries_the_message_in_flight_and_sends_the_re
     assert relay.handler.sessions == 2  # the rest went on over a new session
     lost = db.session.scalar(db.select(Message).where(Message.public_id == ids[1]))
     assert lost.due_at is not None and lost.attempts == 1  # its retry is scheduled
+
+
+def test_a_batch_for_a_down_org_server_falls_back_whole_to_the_platform(
+        client, api, org, relay, org_server, drain):
+    smtp_config_for(org_server, org=org, from_email="bookings@acme.example.com")
+    org_server.stop()
+    ids = send_batch(client, api, PATIENTS)
+    drain()
+    bodies = [client.get(f"/api/v1/messages/{i}", headers=api).get_json() for i in ids]
+    assert {(body["status"], body["route"]) for body in bodies} == {("sent", "platform")}
+    assert all([event["type"] for event in body["events"]] ==
+               ["queued", "attempt", "fallback", "attempt", "sent"] for body in bodies)
+    assert received_by(relay) == PATIENTS and relay.handler.sessions == 1
+    assert {m.mail_from for m in relay.messages} == {"no-reply@postroom.example.com"}
