@@ -180,6 +180,9 @@ class SmtpConnection:
         self._session = None
         self._smtp = None
         self.last_used = time.monotonic()
+        # Set while a batch goes out (it may take longer than the pool's idle limit), so the
+        # pool's idle sweep, which runs in another thread, leaves the session alone.
+        self.in_use = False
 
     @property
     def alive(self) -> bool:
@@ -212,6 +215,15 @@ class SmtpConnection:
         over a new session; when no session can be opened, every unfinished item takes that
         failure.
         """
+        self.in_use = True
+        try:
+            results = self._send_all(items, stop_at)
+        finally:
+            self.in_use, self.last_used = False, time.monotonic()
+        return results + [None] * (len(items) - len(results))
+
+    def _send_all(self, items: list[tuple[bytes, str, list[str]]],
+                  stop_at: float | None) -> list[DeliveryResult]:
         results: list[DeliveryResult] = []
         while len(results) < len(items):
             if stop_at is not None and time.monotonic() > stop_at:
@@ -223,7 +235,6 @@ class SmtpConnection:
                     # (a silent server would hold every message for the connect timeout).
                     results += [failure] * (len(items) - len(results))
                     break
-            self.last_used = time.monotonic()
             finished = []
             try:
                 self._smtp.pipelined_sendmany(items[len(results):], finished, stop_at)
@@ -238,8 +249,7 @@ class SmtpConnection:
             if failure is None:
                 break  # all sent, or out of time
             results.append(failure)
-        self.last_used = time.monotonic()
-        return results + [None] * (len(items) - len(results))
+        return results
 
     def _drop(self) -> None:
         smtp, self._smtp, self._session = self._smtp, None, None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from email.message import EmailMessage
 
@@ -228,6 +229,37 @@ def test_a_pooled_session_that_broke_reopens_later_with_a_fresh_time_budget(
     assert send("carol@example.net").ok  # not a stale deadline's "timeout"
     assert [m.rcpt_tos for m in server.messages] == [["alice@example.net"], ["carol@example.net"]]
     connection.close()
+
+
+def test_the_pools_idle_sweep_leaves_a_session_sending_a_long_batch_alone(
+        smtp_server_factory):
+    from portal.sending.providers.smtp import SmtpPool
+
+    server = smtp_server_factory("none", data_delay=0.2)  # a slow server: the batch takes a while
+    pool = SmtpPool()
+    params = server.params("none", username=None, password=None)
+    policy = policy_for(server, allow_plaintext=True)
+    connection = pool.connection(params, policy)
+    recipients = ["alice@example.net", "bob@example.net", "carol@example.net"]
+    items = [(make_message(to).as_bytes(), "sender@example.com", [to]) for to in recipients]
+
+    def sweep_while_it_sends():  # what a worker's sweeper thread does every few seconds
+        for _ in range(500):
+            if connection.in_use:
+                break
+            time.sleep(0.01)
+        time.sleep(0.1)
+        pool.close_idle(0)
+
+    sweeper = threading.Thread(target=sweep_while_it_sends)
+    sweeper.start()
+    results = connection.send_many(items)
+    sweeper.join()
+    assert [result.code for result in results] == ["ok"] * 3
+    assert [m.rcpt_tos for m in server.messages] == [[to] for to in recipients]
+    assert server.handler.sessions == 1
+    pool.close_idle(0)  # idle now: closed
+    assert not connection.alive
 
 
 def test_a_delivery_with_a_wrong_password_sends_nothing(starttls_server):

@@ -53,7 +53,7 @@ class SmtpPool:
         cutoff = time.monotonic() - idle_seconds
         with self._lock:
             for key, connection in list(self._connections.items()):
-                if connection.last_used < cutoff:
+                if not connection.in_use and connection.last_used < cutoff:
                     connection.close()
                     del self._connections[key]
 
