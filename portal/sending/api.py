@@ -10,6 +10,7 @@ from portal.api import bp
 from portal.api.auth import require_scope
 from portal.extensions import db
 from portal.sending.accept import IdempotencyConflict, accept_batch, accept_message
+from portal.sending.bulk import WRITE_CONFLICTS
 from portal.sending.models import STATUSES, Message, MessageRecipient
 from portal.sending.validation import FieldError
 from portal.web.errors import api_error
@@ -59,8 +60,7 @@ def send_message():
     if key and len(key) > 255:
         return api_error(422, "Idempotency-Key is at most 255 characters", field="Idempotency-Key")
     try:
-        accepted = accept_message(g.org, payload, api_key_id=g.api_key.id, idempotency_key=key)
-        db.session.commit()
+        accepted = _accept(payload, key)
     except FieldError as exc:
         db.session.rollback()
         return api_error(422, str(exc), field=exc.field)
@@ -70,6 +70,24 @@ def send_message():
                          field="Idempotency-Key")
     message = accepted.message
     return jsonify({"id": message.public_id, "status": message.status}), 202
+
+
+def _accept_and_commit(payload: dict, key: str | None):
+    accepted = accept_message(g.org, payload, api_key_id=g.api_key.id, idempotency_key=key)
+    db.session.commit()
+    return accepted
+
+
+def _accept(payload: dict, key: str | None):
+    """Accept and commit; once more when another request with the same key wrote first (two
+    at the same moment): the new transaction finds it and replays it, or answers 409."""
+    try:
+        return _accept_and_commit(payload, key)
+    except WRITE_CONFLICTS:
+        db.session.rollback()
+        if key is None:
+            raise
+    return _accept_and_commit(payload, key)
 
 
 @bp.post("/messages/batch")

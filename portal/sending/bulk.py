@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import json
 
+from psycopg.errors import UniqueViolation
 from sqlalchemy import JSON, Integer, any_, insert, literal, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal.extensions import db
+
+
+# What a write can meet when another transaction just wrote the same unique key: SQLAlchemy's
+# IntegrityError, psycopg's own UniqueViolation from COPY (a raw cursor), and on SQLite "database
+# is locked" when a transaction that read first must then write after someone else did.
+WRITE_CONFLICTS = (IntegrityError, UniqueViolation, OperationalError)
 
 
 def is_postgresql() -> bool:

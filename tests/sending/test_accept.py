@@ -146,3 +146,24 @@ def test_a_from_address_that_is_not_ours_is_refused(client, api):
     named = client.post("/api/v1/messages", headers=api,
                         json=message_body(**{"from": {"name": "Acme Front Desk"}}))
     assert named.status_code == 202  # a display name alone is always fine
+
+
+def test_two_requests_with_one_key_at_once_give_one_message(client, api, monkeypatch):
+    from portal.sending import accept
+
+    headers = {**api, "Idempotency-Key": "booking-43-confirmation"}
+    first = client.post("/api/v1/messages", json=message_body(), headers=headers)
+    # The second request looks for the key before the first one has committed: it finds
+    # nothing, and its own write then meets the first one's row.
+    real_replay, calls = accept._replay, []
+
+    def replay_racing_the_first(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else real_replay(*args)
+
+    monkeypatch.setattr(accept, "_replay", replay_racing_the_first)
+    second = client.post("/api/v1/messages", json=message_body(), headers=headers)
+    assert second.status_code == 202
+    assert second.get_json()["id"] == first.get_json()["id"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(Message)) == 1
+    assert get_queue("send").count == 1  # nothing new was queued
