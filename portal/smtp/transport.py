@@ -200,11 +200,6 @@ class SmtpConnection:
             return DeliveryResult(*_classify(exc, self.params, self._attempt))
         return None
 
-    def send(self, message: bytes, *, sender: str, recipients: list[str]) -> DeliveryResult:
-        """Deliver one rendered message (see send_many)."""
-        [result] = self.send_many([(message, sender, recipients)])
-        return result
-
     def send_many(self, items: list[tuple[bytes, str, list[str]]],
                   stop_at: float | None = None) -> list[DeliveryResult | None]:
         """Deliver rendered (data, sender, recipients) items in order, pipelined across

@@ -220,8 +220,9 @@ def test_a_pooled_session_that_broke_reopens_later_with_a_fresh_time_budget(
                                           policy_for(server, total_timeout=1.0))
 
     def send(to: str):
-        return connection.send(make_message(to).as_bytes(), sender="sender@example.com",
-                               recipients=[to])
+        [result] = connection.send_many([(make_message(to).as_bytes(), "sender@example.com",
+                                          [to])])
+        return result
 
     assert send("alice@example.net").ok
     assert send("bob@example.net").code == "unexpected_reply"  # the server hung up
